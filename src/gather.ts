@@ -1,0 +1,151 @@
+import { EmptyError, type Subscribable, type Unsubscribable } from 'rxjs';
+import { isObservableLike, isPromiseLike, type TaskResult } from './task-output.js';
+import { assertBoolean, assertOptions, assertSignal, describe } from './validate.js';
+
+/** Something {@link gather} can wait for: a TaskRun, any Observable (its last value), or a Promise. */
+export type Awaitable<T = unknown> = Subscribable<T> | PromiseLike<T>;
+
+/** Options of {@link gather}, given as its last argument. */
+export interface GatherOptions {
+  /**
+   * When true, a failure takes its place in the result array instead of rejecting, as in `asyncio.gather(...,
+   * return_exceptions=True)`; a thrown non-Error is wrapped in an `Error` whose `cause` is the thrown value.
+   * Default `false`: the first failure rejects and cancels the rest.
+   */
+  returnErrors?: boolean;
+  /** Cancels every run and rejects with the signal's reason when it aborts. */
+  signal?: AbortSignal;
+}
+
+const GATHER_OPTIONS = ['returnErrors', 'signal'] as const;
+
+type Values<T extends readonly unknown[]> = { -readonly [K in keyof T]: TaskResult<T[K]> };
+type ValuesOrErrors<T extends readonly unknown[]> = { -readonly [K in keyof T]: TaskResult<T[K]> | Error };
+
+/**
+ * Runs every argument at once and resolves their values in argument order: `asyncio.gather` for TaskRuns,
+ * Observables and Promises.
+ *
+ * The first failure rejects with its error and cancels the others (unsubscribing a TaskRun aborts its task's signal;
+ * a Promise cannot be cancelled and is left to settle, its outcome ignored). With `{ returnErrors: true }` every run
+ * finishes and each failure stands in the array in its place.
+ *
+ * @throws TypeError when an argument is not a TaskRun, Observable or Promise, or an option is of the wrong type.
+ *
+ * @example
+ * ```ts
+ * import { gather, task } from 'rxtask';
+ *
+ * const double = task(async (x: number) => x * 2);
+ * const fail = task(async () => { throw new Error('nope'); });
+ *
+ * console.log(await gather(double(1), double(2))); // [2, 4]
+ * const [ok, failed] = await gather(double(3), fail(), { returnErrors: true });
+ * console.log(ok, failed instanceof Error); // 6 true
+ * ```
+ */
+export function gather<T extends readonly Awaitable[]>(...runs: T): Promise<Values<T>>;
+export function gather<T extends readonly Awaitable[]>(
+  ...args: [...runs: T, options: GatherOptions & { returnErrors: true }]
+): Promise<ValuesOrErrors<T>>;
+export function gather<T extends readonly Awaitable[]>(
+  ...args: [...runs: T, options: GatherOptions]
+): Promise<Values<T> | ValuesOrErrors<T>>;
+export function gather(...args: unknown[]): Promise<unknown[]> {
+  const last = args[args.length - 1];
+  const hasOptions = args.length > 0 && isOptionsObject(last);
+  const options = hasOptions ? (assertOptions<GatherOptions>('gather', last, GATHER_OPTIONS) ?? {}) : {};
+  assertBoolean('gather', 'returnErrors', options.returnErrors);
+  assertSignal('gather', 'signal', options.signal);
+  const runs = hasOptions ? args.slice(0, -1) : args;
+  runs.forEach((run, position) => {
+    if (!isObservableLike(run) && !isPromiseLike(run)) {
+      throw new TypeError(
+        `gather: argument ${position + 1} must be a TaskRun, Observable or Promise, got ${describe(run)}`,
+      );
+    }
+  });
+  return gatherRuns(runs as Awaitable[], options.returnErrors === true, options.signal);
+}
+
+function isOptionsObject(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !isObservableLike(value) &&
+    !isPromiseLike(value)
+  );
+}
+
+function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSignal | undefined): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const values = new Array<unknown>(runs.length);
+    const subscriptions: (Unsubscribable | undefined)[] = new Array(runs.length);
+    let remaining = runs.length;
+    let finished = false;
+
+    const finish = (settle: () => void) => {
+      if (finished) return;
+      finished = true;
+      signal?.removeEventListener('abort', onAbort);
+      for (const subscription of subscriptions) subscription?.unsubscribe();
+      settle();
+    };
+    const onAbort = () => finish(() => reject(signal?.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const settleOne = (position: number, value: unknown) => {
+      values[position] = value;
+      subscriptions[position] = undefined;
+      remaining -= 1;
+      if (remaining === 0) finish(() => resolve(values));
+    };
+    const failOne = (position: number, error: unknown) => {
+      if (returnErrors)
+        settleOne(position, error instanceof Error ? error : new Error(String(error), { cause: error }));
+      else finish(() => reject(error));
+    };
+
+    if (remaining === 0) finish(() => resolve(values));
+    for (let position = 0; position < runs.length && !finished; position++) {
+      const run = runs[position];
+      if (isObservableLike(run)) {
+        subscriptions[position] = subscribeLast(
+          run as Subscribable<unknown>,
+          (value) => settleOne(position, value),
+          (error) => failOne(position, error),
+        );
+        if (finished) break;
+      } else {
+        Promise.resolve(run).then(
+          (value) => settleOne(position, value),
+          (error: unknown) => failOne(position, error),
+        );
+      }
+    }
+    if (finished) for (const subscription of subscriptions) subscription?.unsubscribe();
+  });
+}
+
+/** Subscribes and reports the last value on completion (RxJS's `EmptyError` if there was none). */
+function subscribeLast(
+  source: Subscribable<unknown>,
+  onValue: (value: unknown) => void,
+  onError: (error: unknown) => void,
+): Unsubscribable {
+  let hasValue = false;
+  let latest: unknown;
+  return source.subscribe({
+    next(value) {
+      hasValue = true;
+      latest = value;
+    },
+    error: onError,
+    complete: () => (hasValue ? onValue(latest) : onError(new EmptyError())),
+  });
+}

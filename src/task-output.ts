@@ -1,0 +1,71 @@
+import { from, type InteropObservable, isObservable, type Observable, type Subscriber } from 'rxjs';
+
+/**
+ * The value a task yields, or an awaitable settles to, for an `Output`: an Observable's values, a Promise's value, or
+ * the value itself (an array is a value, not a stream).
+ */
+export type TaskResult<Output> =
+  Output extends Observable<infer V> ? V : Output extends InteropObservable<infer V> ? V : Awaited<Output>;
+
+/**
+ * How a task function's return value is delivered: an Observable streams its values, a PromiseLike resolves to one,
+ * anything else is the value itself. @internal
+ */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+/** True for RxJS Observables and for interop observables (`Symbol.observable`). @internal */
+export function isObservableLike(value: unknown): value is Observable<unknown> {
+  if (isObservable(value)) return true;
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  const key = (typeof Symbol === 'function' && Symbol.observable) || '@@observable';
+  return typeof (value as Record<PropertyKey, unknown>)[key] === 'function';
+}
+
+/**
+ * Delivers `output` to `subscriber` and returns whether it has settled yet, through `onSettle`. Observables are
+ * subscribed (and returned so the caller can unsubscribe them); a PromiseLike gets one `then`; a plain value is
+ * delivered synchronously. @internal
+ */
+export function deliverOutput<T>(
+  output: unknown,
+  subscriber: Subscriber<T>,
+  onSettle: () => void,
+): { unsubscribe(): void } | undefined {
+  if (isObservableLike(output)) {
+    return from(output as Observable<T>).subscribe({
+      next: (value) => subscriber.next(value),
+      error: (error: unknown) => {
+        onSettle();
+        subscriber.error(error);
+      },
+      complete: () => {
+        onSettle();
+        subscriber.complete();
+      },
+    });
+  }
+  if (isPromiseLike(output)) {
+    output.then(
+      (value) => {
+        onSettle();
+        subscriber.next(value as T);
+        subscriber.complete();
+      },
+      (error: unknown) => {
+        onSettle();
+        subscriber.error(error);
+      },
+    );
+    return undefined;
+  }
+  onSettle();
+  subscriber.next(output as T);
+  subscriber.complete();
+  return undefined;
+}

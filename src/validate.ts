@@ -1,0 +1,82 @@
+/** Argument checks shared by every entry point: each throws at the call and names the option and the value. @internal */
+
+/** A short, readable rendering of a bad value for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') {
+    const constructorName = (value as object).constructor?.name ?? 'Object';
+    return Array.isArray(value) ? `an array` : `an object (${constructorName})`;
+  }
+  return `${String(value)} (${typeof value})`;
+}
+
+export function assertFunction(where: string, option: string, value: unknown): void {
+  if (typeof value !== 'function') {
+    throw new TypeError(`${where}: \`${option}\` must be a function, got ${describe(value)}`);
+  }
+}
+
+/** Accepts `undefined` or a plain object whose keys are all known; returns it typed. */
+export function assertOptions<T extends object>(
+  where: string,
+  value: unknown,
+  known: readonly string[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`${where}: \`options\` must be an object, got ${describe(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`${where}: unknown option \`${key}\` (known options: ${known.join(', ')})`);
+    }
+  }
+  return value as T;
+}
+
+export function assertString(where: string, option: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'string') {
+    throw new TypeError(`${where}: \`${option}\` must be a string, got ${describe(value)}`);
+  }
+}
+
+export function assertBoolean(where: string, option: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new TypeError(`${where}: \`${option}\` must be a boolean, got ${describe(value)}`);
+  }
+}
+
+export function assertSignal(where: string, option: string, value: unknown): void {
+  if (
+    value !== undefined &&
+    !(typeof value === 'object' && value !== null && 'aborted' in value && 'addEventListener' in value)
+  ) {
+    throw new TypeError(`${where}: \`${option}\` must be an AbortSignal, got ${describe(value)}`);
+  }
+}
+
+/** A positive integer, or `Infinity` when `allowInfinity`. */
+export function assertPositiveInteger(where: string, option: string, value: unknown, allowInfinity: boolean): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: \`${option}\` must be a number, got ${describe(value)}`);
+  }
+  const ok = (allowInfinity && value === Number.POSITIVE_INFINITY) || (Number.isInteger(value) && value >= 1);
+  if (!ok) {
+    const expected = allowInfinity ? 'a positive integer or Infinity' : 'a positive integer';
+    throw new RangeError(`${where}: \`${option}\` must be ${expected}, got ${String(value)}`);
+  }
+}
+
+/** A finite number ≥ 0. */
+export function assertNonNegative(where: string, option: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: \`${option}\` must be a number, got ${describe(value)}`);
+  }
+  if (!(value >= 0) || !Number.isFinite(value)) {
+    throw new RangeError(`${where}: \`${option}\` must be a finite number ≥ 0, got ${String(value)}`);
+  }
+}

@@ -1,0 +1,82 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Packs the library as npm would publish it, unpacks it into an empty project and uses it from every module system.
+const root = resolve(__dirname, '..');
+let project: string;
+
+function run(file: string, args: string[]): string {
+  return execFileSync(file, args, { cwd: project, encoding: 'utf8' });
+}
+
+beforeAll(() => {
+  execFileSync('npx', ['tsup', '--silent'], { cwd: root, stdio: 'ignore' });
+  project = mkdtempSync(join(tmpdir(), 'rxtask-pack-'));
+  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+    .pop() as string;
+  const installed = join(project, 'node_modules', 'rxtask');
+  mkdirSync(installed, { recursive: true });
+  execFileSync('tar', ['xzf', join(project, tarball), '-C', installed, '--strip-components=1']);
+  // The peer dependency and the type-checker come from this checkout; nothing is downloaded.
+  symlinkSync(join(root, 'node_modules', 'rxjs'), join(project, 'node_modules', 'rxjs'));
+  symlinkSync(join(root, 'node_modules', '@types'), join(project, 'node_modules', '@types'));
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+}, 60_000);
+
+afterAll(() => {
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe('the packed tarball', () => {
+  it('ships only the build and the package files', () => {
+    const files = readdirSync(join(project, 'node_modules', 'rxtask')).sort();
+    expect(files).toEqual(['LICENSE', 'README.md', 'dist', 'package.json']);
+  });
+
+  it('works from ESM, with the operators subpath', () => {
+    writeFileSync(
+      join(project, 'esm.mjs'),
+      `import { task, gather } from 'rxtask';
+       import * as operators from 'rxtask/operators';
+       const double = task(async (x) => x * 2);
+       console.log(JSON.stringify(await gather(double(1), double(2))), typeof operators);`,
+    );
+    expect(run('node', ['esm.mjs']).trim()).toBe('[2,4] object');
+  });
+
+  it('works from CommonJS, with the operators subpath', () => {
+    writeFileSync(
+      join(project, 'cjs.cjs'),
+      `const { task, gather } = require('rxtask');
+       const operators = require('rxtask/operators');
+       const double = task(async (x) => x * 2);
+       gather(double(3)).then((v) => console.log(JSON.stringify(v), typeof operators));`,
+    );
+    expect(run('node', ['cjs.cjs']).trim()).toBe('[6] object');
+  });
+
+  it.each(['node16', 'bundler'])('type-checks with moduleResolution %s', (moduleResolution) => {
+    const module = moduleResolution === 'node16' ? 'node16' : 'esnext';
+    writeFileSync(
+      join(project, 'consumer.mts'),
+      `import { task, type TaskRun } from 'rxtask';
+       import * as operators from 'rxtask/operators';
+       const toText = task(async (x: number) => String(x));
+       const run: TaskRun<string> = toText(1);
+       // @ts-expect-error a string is not a number
+       toText('1');
+       export { run, operators };`,
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--module', module, '--moduleResolution', moduleResolution];
+    expect(() => run('node', [tsc, ...args, '--types', 'node', 'consumer.mts'])).not.toThrow();
+  });
+});
