@@ -19,8 +19,10 @@ export interface GatherOptions {
 
 const GATHER_OPTIONS = ['returnErrors', 'signal'] as const;
 
-type Values<T extends readonly unknown[]> = { -readonly [K in keyof T]: TaskResult<T[K]> };
-type ValuesOrErrors<T extends readonly unknown[]> = { -readonly [K in keyof T]: TaskResult<T[K]> | Error };
+/** The values {@link gather} resolves, in argument order. */
+export type GatherValues<T extends readonly unknown[]> = { -readonly [K in keyof T]: TaskResult<T[K]> };
+/** What {@link gather} resolves with `returnErrors`: each value, or the error in its place. */
+export type GatherSettled<T extends readonly unknown[]> = { -readonly [K in keyof T]: TaskResult<T[K]> | Error };
 
 /**
  * Runs every argument at once and resolves their values in argument order: `asyncio.gather` for TaskRuns,
@@ -44,13 +46,13 @@ type ValuesOrErrors<T extends readonly unknown[]> = { -readonly [K in keyof T]: 
  * console.log(ok, failed instanceof Error); // 6 true
  * ```
  */
-export function gather<T extends readonly Awaitable[]>(...runs: T): Promise<Values<T>>;
+export function gather<T extends readonly Awaitable[]>(...runs: T): Promise<GatherValues<T>>;
 export function gather<T extends readonly Awaitable[]>(
   ...args: [...runs: T, options: GatherOptions & { returnErrors: true }]
-): Promise<ValuesOrErrors<T>>;
+): Promise<GatherSettled<T>>;
 export function gather<T extends readonly Awaitable[]>(
   ...args: [...runs: T, options: GatherOptions]
-): Promise<Values<T> | ValuesOrErrors<T>>;
+): Promise<GatherValues<T> | GatherSettled<T>>;
 export function gather(...args: unknown[]): Promise<unknown[]> {
   const last = args[args.length - 1];
   const hasOptions = args.length > 0 && isOptionsObject(last);
