@@ -1,1 +1,1 @@
-export {};
+export { mapParallel } from './map-parallel.js';

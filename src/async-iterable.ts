@@ -1,4 +1,5 @@
 import type { Observable, Unsubscribable } from 'rxjs';
+import { BufferOverflowError } from './errors.js';
 import { Queue } from './queue.js';
 import { assertOptions, assertPositiveInteger, describe } from './validate.js';
 
@@ -18,16 +19,6 @@ export interface AsyncIterableOptions {
 
 const ITERABLE_OPTIONS = ['bufferSize', 'overflow'] as const;
 const POLICIES: readonly OverflowPolicy[] = ['error', 'drop-oldest', 'drop-newest'];
-
-/** Thrown by a {@link toAsyncIterable} iterator whose buffer overflowed under the `'error'` policy. */
-export class BufferOverflowError extends Error {
-  override readonly name = 'BufferOverflowError';
-  constructor(readonly bufferSize: number) {
-    super(
-      `toAsyncIterable: more than ${bufferSize} values waited for the loop (raise \`bufferSize\` or choose an \`overflow\` policy)`,
-    );
-  }
-}
 
 /**
  * Turns an Observable into an AsyncIterable for `for await`.
@@ -122,7 +113,11 @@ class ObservableIterator<T> implements AsyncIterator<T> {
       this.buffer.shift();
       this.buffer.push(value);
     } else if (this.overflow === 'error') {
-      this.fail(new BufferOverflowError(this.bufferSize));
+      this.fail(
+        new BufferOverflowError(
+          `toAsyncIterable: more than ${this.bufferSize} values waited for the loop (raise \`bufferSize\` or choose an \`overflow\` policy)`,
+        ),
+      );
       this.subscription?.unsubscribe();
     }
   }

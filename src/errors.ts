@@ -6,3 +6,76 @@
 export function cancellationReason(message = 'The task run was cancelled'): DOMException {
   return new DOMException(message, 'AbortError');
 }
+
+/**
+ * A time limit ran out: a parallel map's `deadline`. `name === 'TimeoutError'`, as with `AbortSignal.timeout()`.
+ *
+ * @example
+ * ```ts
+ * import { parallelMap, TimeoutError } from 'rxtask';
+ *
+ * const result = await parallelMap(() => new Promise(() => {}), [1], { deadline: 10 });
+ * const [failure] = result.failures();
+ * console.log(result.status, failure.error instanceof TimeoutError); // 'timed_out' true
+ * ```
+ */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+  /** The limit that ran out, in milliseconds. */
+  readonly ms: number;
+  /** The task that was running, when one task timed out. */
+  readonly taskName: string | undefined;
+
+  constructor(message: string, ms: number, taskName?: string) {
+    super(message);
+    this.ms = ms;
+    this.taskName = taskName;
+  }
+}
+
+/**
+ * The error of an item that never started because its run ended first (its deadline, `maxErrors`, a cancel).
+ *
+ * @example
+ * ```ts
+ * import { NotStartedError, parallelMap } from 'rxtask';
+ *
+ * const result = await parallelMap(async (x: number) => { throw new Error(`bad ${x}`); }, [1, 2, 3], {
+ *   concurrency: 1,
+ *   stopOnError: true,
+ * });
+ * console.log(result.failures().map((f) => f.error instanceof NotStartedError)); // [false, true, true]
+ * ```
+ */
+export class NotStartedError extends Error {
+  override readonly name = 'NotStartedError';
+  constructor(
+    /** How the run ended. */
+    readonly runStatus: 'timed_out' | 'aborted' | 'cancelled',
+  ) {
+    super(`The item never started: the run was ${runStatus.replace('_', ' ')} first`);
+  }
+}
+
+/**
+ * One item's failure inside the `AggregateError` that `ParallelResult.values()` throws: `index` is the item's place in
+ * the input and `cause` the error its task threw.
+ */
+export class ItemError extends Error {
+  override readonly name = 'ItemError';
+  constructor(
+    /** The item's position in the input. */
+    readonly index: number,
+    cause: unknown,
+  ) {
+    super(`item ${index}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** More values or items arrived than a bounded buffer holds; the option named in the message raises the bound. */
+export class BufferOverflowError extends Error {
+  override readonly name = 'BufferOverflowError';
+  constructor(message: string) {
+    super(message);
+  }
+}

@@ -1,12 +1,24 @@
 export {
   type AsyncIterableOptions,
-  BufferOverflowError,
   type OverflowPolicy,
   toAsyncIterable,
 } from './async-iterable.js';
 export { type TaskContext, withContext } from './context.js';
 export { type Awaitable, type GatherOptions, type GatherSettled, type GatherValues, gather } from './gather.js';
-export { isTask, type Task, type TaskFunction, type TaskOf, type TaskOptions, task } from './task.js';
+export { isTask, type MapArguments, type Task, type TaskFunction, type TaskOf, type TaskOptions, task } from './task.js';
 export type { TaskResult } from './task-output.js';
 export { TaskRun } from './task-run.js';
 export { firstValue, lastValue, type ValueOptions } from './value-promises.js';
+export { BufferOverflowError, ItemError, NotStartedError, TimeoutError } from './errors.js';
+export type { RunStatus } from './engine/engine.js';
+export type { ItemFailure, ItemResult, ItemSuccess } from './item-result.js';
+export { Unmapped, unmapped } from './map-arguments.js';
+export {
+  DEFAULT_CONCURRENCY,
+  type ItemFunction,
+  type MapInput,
+  type ParallelOptions,
+  parallelMap,
+} from './parallel-map.js';
+export { ParallelResult } from './parallel-result.js';
+export { ParallelRun } from './parallel-run.js';

@@ -1,23 +1,27 @@
-import type { Subscriber } from 'rxjs';
-import { RunContext, type TaskContext } from './context.js';
+import { Observable, type Subscriber } from 'rxjs';
+import { RunContext } from './context.js';
 import { cancellationReason } from './errors.js';
-import { deliverOutput, type TaskResult } from './task-output.js';
+import type { ItemResult } from './item-result.js';
+import { assertMapArgument, type Unmapped, zipArguments } from './map-arguments.js';
+import { assertItems, createRun, type MapInput, type ParallelOptions } from './parallel-map.js';
+import type { ParallelRun } from './parallel-run.js';
+import {
+  definitionOf,
+  TASK_DEFINITION,
+  type TaskDefinition,
+  type TaskFunction,
+  type TaskOptions,
+} from './task-definition.js';
+import { deliverOutput, isObservableLike, type TaskResult } from './task-output.js';
 import { TaskRun } from './task-run.js';
 import { assertFunction, assertOptions, assertString } from './validate.js';
 
-/** Options of {@link task}; `.with()` overrides them. */
-export interface TaskOptions {
-  /** Shown in events and errors, and read by the function as `this.name`. Defaults to the function's name. */
-  name?: string;
-}
+export type { TaskFunction, TaskOptions };
 
 const TASK_OPTIONS = ['name'] as const;
 
-/**
- * Any function a task can wrap: sync, async, or returning an Observable. Its context arrives as `this`.
- * (The default `never[]` parameters let TypeScript infer each parameter, default values included, from the function.)
- */
-export type TaskFunction<A extends unknown[] = never[], Output = unknown> = (this: TaskContext, ...args: A) => Output;
+/** The arguments of `task.map` for a task of parameters `A`: one iterable (or `unmapped` value) per parameter. */
+export type MapArguments<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> | Unmapped<A[K]> };
 
 /**
  * A wrapped function. Calling it returns a lazy {@link TaskRun}; its parameter and result types are the function's.
@@ -43,13 +47,23 @@ export interface Task<A extends unknown[], R, Output = unknown> {
   with(options: TaskOptions): Task<A, R, Output>;
   /** Calls the function directly and returns what it returns: no laziness, no policies, no events (Flyte's `forward`). */
   forward(...args: A): Output;
+  /**
+   * Runs the task over its inputs in parallel (see `parallelMap`). With several arguments, as Prefect's `.map`:
+   * iterables are zipped (sized ones must be of equal length), and `unmapped(value)` passes one value to every call.
+   * Options may follow the last argument.
+   */
+  map(...args: MapArguments<A> | [...MapArguments<A>, ParallelOptions]): ParallelRun<R>;
+  /** Runs the task over argument tuples in parallel, calling `fn(...tuple)` (Python's `starmap`). */
+  starmap(tuples: MapInput<A>, options?: ParallelOptions): ParallelRun<R>;
+  /**
+   * Runs the task over the items and streams the values alone, in completion order (input order with
+   * `ordered: true`). The first failure errors the stream and cancels the rest; use `map` to keep every outcome.
+   */
+  stream(items: MapInput<A[0]>, options?: Omit<ParallelOptions, 'stopOnError' | 'maxErrors'>): Observable<R>;
 }
 
-interface TaskInternals {
-  readonly fn: TaskFunction<unknown[]>;
-  readonly options: Readonly<TaskOptions>;
-  readonly name: string;
-}
+/** The {@link Task} that wraps a function of type `F`. */
+export type TaskOf<F extends TaskFunction> = Task<Parameters<F>, TaskResult<ReturnType<F>>, ReturnType<F>>;
 
 /**
  * Wraps a sync or async function (or one that returns an Observable) as a {@link Task}.
@@ -68,7 +82,7 @@ interface TaskInternals {
  *
  * const slowDouble = task(async function (this: TaskContext, x: number) {
  *   await new Promise((resolve) => setTimeout(resolve, 10));
- *   if (this.signal.aborted) throw this.signal.reason;
+ *   this.signal.throwIfAborted();
  *   return x * 2;
  * });
  * console.log(await slowDouble(21)); // 42
@@ -80,8 +94,10 @@ export function task<F extends TaskFunction>(fn: F, options?: TaskOptions): Task
   return makeTask(fn as unknown as TaskFunction<unknown[]>, { ...checked }) as unknown as TaskOf<F>;
 }
 
-/** The {@link Task} that wraps a function of type `F`. */
-export type TaskOf<F extends TaskFunction> = Task<Parameters<F>, TaskResult<ReturnType<F>>, ReturnType<F>>;
+/** True for the functions {@link task} returns. */
+export function isTask(value: unknown): value is Task<unknown[], unknown> {
+  return definitionOf(value) !== undefined;
+}
 
 function checkTaskOptions(where: string, options: unknown): TaskOptions {
   const checked = assertOptions<TaskOptions>(where, options, TASK_OPTIONS) ?? {};
@@ -89,46 +105,95 @@ function checkTaskOptions(where: string, options: unknown): TaskOptions {
   return checked;
 }
 
+type AnyTask = Task<unknown[], unknown> & { readonly [TASK_DEFINITION]: TaskDefinition };
+
 /** The methods every task shares; each task function gets this as its prototype, so no method is made per task. */
-const taskMethods = Object.create(Function.prototype, {
+const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
+  options: {
+    get(this: AnyTask) {
+      return this[TASK_DEFINITION].options;
+    },
+  },
   with: {
-    value(this: Task<unknown[], unknown> & TaskInternals, options: TaskOptions) {
+    value(this: AnyTask, options: TaskOptions) {
+      const definition = this[TASK_DEFINITION];
       const overrides = checkTaskOptions(`${this.name}.with`, options);
-      return makeTask(this.fn, { ...this.options, ...overrides });
+      return makeTask(definition.fn, { ...definition.options, ...overrides });
     },
   },
   forward: {
-    value(this: Task<unknown[], unknown> & TaskInternals, ...args: unknown[]) {
-      return this.fn.apply(new RunContext(this.name, undefined, 1), args);
+    value(this: AnyTask, ...args: unknown[]) {
+      return this[TASK_DEFINITION].fn.apply(new RunContext(this.name, undefined, 1), args);
+    },
+  },
+  map: {
+    value(this: AnyTask, ...args: unknown[]) {
+      const where = `${this.name}.map`;
+      const options = isOptionsArgument(args[args.length - 1]) ? (args.pop() as ParallelOptions) : undefined;
+      if (args.length === 1 && !isObservableLike(args[0])) assertMapArgument(where, 0, args[0]);
+      if (args.length === 1) return createRun(where, this, args[0] as MapInput<unknown>, false, options);
+      args.forEach((arg, position) => {
+        if (isObservableLike(arg)) {
+          throw new TypeError(`${where}: argument ${position + 1} is an Observable; zip only Iterables and AsyncIterables`);
+        }
+        assertMapArgument(where, position, arg);
+      });
+      return createRun(where, this, zipArguments(where, args as Iterable<unknown>[]), true, options);
+    },
+  },
+  starmap: {
+    value(this: AnyTask, tuples: MapInput<unknown[]>, options?: ParallelOptions) {
+      assertItems(`${this.name}.starmap`, tuples);
+      return createRun(`${this.name}.starmap`, this, tuples, true, options);
+    },
+  },
+  stream: {
+    value(this: AnyTask, items: MapInput<unknown>, options?: ParallelOptions) {
+      const where = `${this.name}.stream`;
+      assertItems(where, items);
+      const run = createRun(where, this, items, false, { ...options, stopOnError: true });
+      return new Observable<unknown>((subscriber) =>
+        run.subscribe({
+          next: (item: ItemResult<unknown>) => (item.ok ? subscriber.next(item.value) : subscriber.error(item.error)),
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        }),
+      );
     },
   },
 });
 
-function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions): Task<unknown[], unknown> {
+/** A trailing plain object of `task.map` is its options, not an argument. */
+function isOptionsArgument(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    !(Symbol.iterator in (value as object)) &&
+    !(Symbol.asyncIterator in (value as object))
+  );
+}
+
+function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions): AnyTask {
   const name = options.name ?? (fn.name || 'anonymous');
+  const definition: TaskDefinition = { fn, name, options: Object.freeze(options) };
   const callable = (...args: unknown[]) =>
-    new TaskRun<unknown>((subscriber) => subscribeTask(fn, args, name, subscriber));
+    new TaskRun<unknown>((subscriber) => subscribeTask(definition, args, subscriber));
   Object.setPrototypeOf(callable, taskMethods);
   Object.defineProperties(callable, {
     name: { value: name },
-    fn: { value: fn },
-    options: { value: Object.freeze(options) },
+    [TASK_DEFINITION]: { value: definition },
   });
-  return callable as unknown as Task<unknown[], unknown>;
+  return callable as unknown as AnyTask;
 }
 
-/** One run of `fn`: its own context, aborted only if the subscriber leaves before the output settles. */
-function subscribeTask(
-  fn: TaskFunction<unknown[]>,
-  args: unknown[],
-  name: string,
-  subscriber: Subscriber<unknown>,
-): () => void {
-  const context = new RunContext(name, undefined, 1);
+/** One run of the function: its own context, aborted only if the subscriber leaves before the output settles. */
+function subscribeTask(definition: TaskDefinition, args: unknown[], subscriber: Subscriber<unknown>): () => void {
+  const context = new RunContext(definition.name, undefined, 1);
   let settled = false;
   let inner: { unsubscribe(): void } | undefined;
   try {
-    inner = deliverOutput(fn.apply(context, args), subscriber, () => {
+    inner = deliverOutput(definition.fn.apply(context, args), subscriber, () => {
       settled = true;
     });
   } catch (error) {
@@ -139,9 +204,4 @@ function subscribeTask(
     if (!settled) context.abort(cancellationReason());
     inner?.unsubscribe();
   };
-}
-
-/** True for the functions {@link task} returns. */
-export function isTask(value: unknown): value is Task<unknown[], unknown> {
-  return typeof value === 'function' && Object.getPrototypeOf(value) === taskMethods;
 }

@@ -1,0 +1,150 @@
+/**
+ * `npm run bench`: rxtask against the hand-written floor and its peers on a no-op async task, then its scaling and
+ * its memory when streaming 1e7 items. Prints a table and writes it to docs/performance.md.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parallelMap } from '../dist/index.js';
+import { type Contender, contenders, noop } from './contenders.js';
+
+const SIZES = [1e4, 1e5, 1e6];
+const CONCURRENCIES = [1, 16, 1000];
+const MINUTE_MS = 60_000;
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+const RUNS_PER_CELL = 3;
+
+/** The median of a few runs, each after a full collection, so one GC pause does not decide a cell. */
+async function time(contender: Contender, items: number[], concurrency: number): Promise<number> {
+  const times: number[] = [];
+  for (let run = 0; run < RUNS_PER_CELL; run++) {
+    gc();
+    const started = performance.now();
+    await contender.run(items, concurrency);
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(RUNS_PER_CELL / 2)];
+}
+
+interface Row {
+  size: number;
+  concurrency: number;
+  name: string;
+  ms: number | undefined;
+}
+
+async function mapTable(): Promise<Row[]> {
+  const rows: Row[] = [];
+  // Warm every contender up once, so the first measured size is not a JIT measurement.
+  const warmItems = Array.from({ length: 1e4 }, (_, i) => i);
+  for (const contender of contenders) {
+    for (const concurrency of CONCURRENCIES) for (let i = 0; i < 5; i++) await contender.run(warmItems, concurrency);
+  }
+
+  for (const concurrency of CONCURRENCIES) {
+    const previous = new Map<string, { size: number; ms: number }>();
+    for (const size of SIZES) {
+      const items = Array.from({ length: size }, (_, i) => i);
+      for (const contender of contenders) {
+        const before = previous.get(contender.name);
+        const projected = before && contender.quadratic ? before.ms * (size / before.size) ** 2 : 0;
+        if (projected > MINUTE_MS) {
+          rows.push({ size, concurrency, name: contender.name, ms: undefined });
+          continue;
+        }
+        const ms = await time(contender, items, concurrency);
+        previous.set(contender.name, { size, ms });
+        rows.push({ size, concurrency, name: contender.name, ms });
+        process.stdout.write('.');
+      }
+    }
+  }
+  process.stdout.write('\n');
+  return rows;
+}
+
+async function streamingHeap(count: number): Promise<{ growthMb: number; usPerItem: number }> {
+  function* numbers() {
+    for (let i = 0; i < count; i++) yield i;
+  }
+  gc();
+  const baseline = process.memoryUsage().heapUsed;
+  let peak = baseline;
+  let seen = 0;
+  const started = performance.now();
+  for await (const item of parallelMap(noop, numbers(), { concurrency: 16 })) {
+    if (!item.ok) throw item.error;
+    seen += 1;
+    if (seen % 250_000 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed);
+  }
+  const ms = performance.now() - started;
+  if (seen !== count) throw new Error(`streamed ${seen} of ${count}`);
+  return { growthMb: (peak - baseline) / 2 ** 20, usPerItem: (ms * 1000) / count };
+}
+
+function formatTable(rows: Row[]): string {
+  const names = contenders.map((c) => c.name);
+  const lines = [
+    `| N | concurrency | ${names.join(' | ')} |`,
+    `| ---: | ---: | ${names.map(() => '---:').join(' | ')} |`,
+  ];
+  for (const concurrency of CONCURRENCIES) {
+    for (const size of SIZES) {
+      const at = rows.filter((r) => r.size === size && r.concurrency === concurrency);
+      const floor = at.find((r) => r.name === names[0])?.ms as number;
+      const cells = names.map((name) => {
+        const row = at.find((r) => r.name === name);
+        if (row?.ms === undefined) return 'skipped';
+        const us = (row.ms * 1000) / size;
+        return `${us.toFixed(3)} µs (${(row.ms / floor).toFixed(1)}×)`;
+      });
+      lines.push(`| ${size.toExponential(0)} | ${concurrency} | ${cells.join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+const rows = await mapTable();
+const table = formatTable(rows);
+const at = (name: string, size: number, concurrency: number) =>
+  rows.find((r) => r.name === name && r.size === size && r.concurrency === concurrency)?.ms as number;
+const scaling = at('rxtask await', 1e6, 16) / at('rxtask await', 1e5, 16);
+const floorScaling = at('floor (worker loop)', 1e6, 16) / at('floor (worker loop)', 1e5, 16);
+const vsPmap = at('p-map', 1e6, 16) / at('rxtask await', 1e6, 16);
+const streaming = await streamingHeap(1e7);
+
+const summary = [
+  `- At N = 1e6, concurrency 16: rxtask is ${(at('rxtask await', 1e6, 16) / at('floor (worker loop)', 1e6, 16)).toFixed(2)}× the floor awaiting the result and ${(at('rxtask Observable', 1e6, 16) / at('floor (worker loop)', 1e6, 16)).toFixed(2)}× subscribing to the ItemResults; p-map takes ${vsPmap.toFixed(1)}× as long as rxtask.`,
+  `- Scaling, t(1e6) / t(1e5) at concurrency 16: rxtask ${scaling.toFixed(1)}, the floor ${floorScaling.toFixed(1)}.`,
+  `- Streaming 1e7 items from a generator through \`for await\`: heap growth ${streaming.growthMb.toFixed(1)} MB, ${streaming.usPerItem.toFixed(2)} µs per item.`,
+  '- "skipped": RxJS `from()+mergeMap` is quadratic (it buffers the input and `shift()`s it); a run projected past a minute from the previous size is not made.',
+].join('\n');
+
+const machine = `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, one process run of \`npm run bench\`.`;
+console.log(`\n${table}\n\n${summary}\n\n${machine}`);
+
+writeFileSync(
+  new URL('../docs/performance.md', import.meta.url),
+  `# Performance
+
+\`npm run bench\` maps a no-op async task (\`async (x) => x\`) over N items with each library and prints the time per
+item and its ratio to the floor: a hand-written loop of \`concurrency\` workers pulling a shared index, the least any
+capped map can cost. Each cell is the median of three runs after a warm-up; expect a few percent of noise.
+
+${table}
+
+${summary}
+
+${machine}
+
+## Why rxtask is close to the floor
+
+- It pulls the input only when a slot frees and keeps no queue of items, so its cost per item does not grow with N.
+- A Promise task costs one \`then\` on a reused slot: no Observable, subscriber or closure per item.
+- \`await run\` writes outcomes into columns (values, and typed arrays of attempts and durations); ItemResult objects
+  are made only when you ask for them.
+- The clock is read once per batch of completions, not twice per item.
+- Synchronous completions are trampolined in a loop, so a million synchronous tasks never grow the stack.
+`,
+);

@@ -1,0 +1,309 @@
+import { EmptyError, from, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { RunContext } from '../context.js';
+import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
+import type { TaskFunction } from '../task-definition.js';
+import { isObservableLike, isPromiseLike } from '../task-output.js';
+import { BatchClock } from './clock.js';
+import { EXHAUSTED, type ItemSource, PENDING } from './sources.js';
+
+/**
+ * How a run ended: `'completed'` (every item ran), `'timed_out'` (its deadline passed), `'aborted'` (`maxErrors`
+ * failures, or the first with `stopOnError`) or `'cancelled'` (its signal aborted, or it was unsubscribed).
+ */
+export type RunStatus = 'completed' | 'timed_out' | 'aborted' | 'cancelled';
+
+/** Where the engine sends outcomes: an Observable's subscriber, a ParallelResult being collected, an async iterator. @internal */
+export interface EngineSink {
+  /**
+   * False when a result counts as delivered the moment it is handed over; true when the sink holds results back
+   * (input order, or a `for await` loop that has not pulled yet) and reports deliveries through `acknowledge`.
+   */
+  readonly acknowledges: boolean;
+  result(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void;
+  /** Every known item has had its result. */
+  end(status: RunStatus): void;
+  /** The source, or a callback, failed: the run ends without its remaining results. */
+  fail(error: unknown): void;
+}
+
+/** What a run is asked to do; checked by `parallelMap` before anything runs. @internal */
+export interface EngineSettings {
+  readonly fn: TaskFunction<unknown[]>;
+  readonly name: string;
+  /** Call `fn(...item)` (starmap, zipped arguments) rather than `fn(item)`. */
+  readonly spread: boolean;
+  readonly concurrency: number;
+  /** The most items admitted but not yet delivered: the read-ahead and reorder bound. */
+  readonly window: number;
+  readonly maxErrors: number;
+  readonly onProgress: ((done: number, total: number) => void) | undefined;
+  readonly deadline: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly scheduler: SchedulerLike;
+  /** Read the clock once per batch of completions (false under a scheduler the caller gave, for exact virtual time). */
+  readonly batchedClock: boolean;
+}
+
+/**
+ * One place a task runs. A slot's two callbacks are made once and reused for every item it runs, so a Promise task
+ * costs one `then` and no closure per item. @internal
+ */
+class Slot {
+  context: RunContext | undefined = undefined;
+  startedAt = 0;
+  inner: Subscription | undefined = undefined;
+  readonly onValue: (value: unknown) => void;
+  readonly onError: (error: unknown) => void;
+
+  constructor(engine: ParallelEngine) {
+    this.onValue = (value) => engine.settle(this, true, value);
+    this.onError = (error) => engine.settle(this, false, error);
+  }
+}
+
+/**
+ * The parallel map's engine: pulls an item only when a slot is free and the window allows, runs it, and hands each
+ * outcome to the sink exactly once. Synchronous completions are trampolined through `pump`'s loop, never recursion,
+ * so a million synchronous tasks run without growing the stack. @internal
+ */
+export class ParallelEngine {
+  // The settings the hot path reads, copied into fields of their own.
+  private readonly fn: TaskFunction<unknown[]>;
+  private readonly name: string;
+  private readonly spread: boolean;
+  private readonly concurrency: number;
+  private readonly window: number;
+  private readonly maxErrors: number;
+  private readonly selfDelivering: boolean;
+  private readonly clock: BatchClock;
+  private readonly slots: Slot[] = [];
+  private readonly freeSlots: Slot[] = [];
+  private running = 0;
+  private admitted = 0;
+  private delivered = 0;
+  private settled = 0;
+  private failures = 0;
+  private sourceDone = false;
+  private ended = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private deadlineTimer: Subscription | undefined = undefined;
+  private readonly onAbort = () => this.finish('cancelled');
+  private readonly wake = () => this.pump();
+  private readonly failRun = (error: unknown) => this.fail(error);
+
+  constructor(
+    private readonly settings: EngineSettings,
+    private readonly source: ItemSource<unknown>,
+    private readonly sink: EngineSink,
+  ) {
+    this.fn = settings.fn;
+    this.name = settings.name;
+    this.spread = settings.spread;
+    this.concurrency = settings.concurrency;
+    this.window = settings.window;
+    this.maxErrors = settings.maxErrors;
+    this.selfDelivering = !sink.acknowledges;
+    this.clock = new BatchClock(settings.scheduler, settings.batchedClock);
+  }
+
+  start(): void {
+    const { signal, deadline, scheduler } = this.settings;
+    if (signal?.aborted) {
+      this.finish('cancelled');
+      return;
+    }
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (deadline !== undefined) {
+      this.deadlineTimer = scheduler.schedule(() => this.finish('timed_out'), deadline);
+    }
+    try {
+      this.source.open(this.wake, this.failRun);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.pump();
+  }
+
+  /** A sink delivered `count` results it had held back; `resume` when that may let more items in now. */
+  acknowledge(count: number, resume: boolean): void {
+    this.delivered += count;
+    if (resume) this.pump();
+  }
+
+  /** Stops at once, with no more results: the subscriber left, or the loop ended early. */
+  dispose(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stopInFlight(cancellationReason(), false);
+    this.release();
+  }
+
+  /** Admits items while a slot is free, the window allows and the source has one ready. */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        while (!this.ended && this.running < this.concurrency && this.admitted - this.delivered < this.window) {
+          const item = this.source.pull();
+          if (item === PENDING) break;
+          if (item === EXHAUSTED) {
+            this.sourceDone = true;
+            break;
+          }
+          this.startItem(item, this.admitted++);
+        }
+        if (this.sourceDone && this.running === 0) this.finish('completed');
+      } while (this.pumpAgain && !this.ended);
+    } catch (error) {
+      // Only the source's own `next()` can throw here: an iterator's failure fails the run.
+      this.fail(error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private startItem(item: unknown, index: number): void {
+    const slot = this.freeSlots.pop() ?? this.newSlot();
+    const context = new RunContext(this.name, index, 1);
+    slot.context = context;
+    slot.startedAt = this.clock.now();
+    this.running += 1;
+    let output: unknown;
+    try {
+      output = this.spread ? this.fn.apply(context, item as unknown[]) : this.fn.call(context, item);
+    } catch (error) {
+      this.settle(slot, false, error);
+      return;
+    }
+    if (output instanceof Promise) {
+      output.then(slot.onValue, slot.onError);
+    } else if (isObservableLike(output)) {
+      this.subscribeOutput(slot, context, output);
+    } else if (isPromiseLike(output)) {
+      // Promise.resolve adopts a foreign thenable with once-only settlement.
+      Promise.resolve(output).then(slot.onValue, slot.onError);
+    } else {
+      this.settle(slot, true, output);
+    }
+  }
+
+  /** An Observable task's item ends with its last value (EmptyError if it had none), as awaiting a TaskRun does. */
+  private subscribeOutput(slot: Slot, context: RunContext, output: Observable<unknown>): void {
+    let hasValue = false;
+    let last: unknown;
+    const subscription = from(output).subscribe({
+      next: (value) => {
+        hasValue = true;
+        last = value;
+      },
+      error: (error: unknown) => this.settle(slot, false, error),
+      complete: () => this.settle(slot, hasValue, hasValue ? last : new EmptyError()),
+    });
+    if (slot.context === context) slot.inner = subscription;
+  }
+
+  private newSlot(): Slot {
+    const slot = new Slot(this);
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** A slot's task ended. Ignored once the run is over: its outcome was already reported as cancelled. */
+  settle(slot: Slot, ok: boolean, valueOrError: unknown): void {
+    const context = slot.context;
+    if (this.ended || context === undefined) return;
+    slot.context = undefined;
+    slot.inner = undefined;
+    this.freeSlots.push(slot);
+    this.running -= 1;
+    this.record(context.index as number, ok, valueOrError, context.attempt, this.clock.now() - slot.startedAt);
+    this.pump();
+  }
+
+  private record(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void {
+    this.settled += 1;
+    if (!ok) this.failures += 1;
+    this.sink.result(index, ok, valueOrError, attempts, durationMs);
+    if (this.selfDelivering) this.delivered += 1;
+    if (this.ended) return;
+    const onProgress = this.settings.onProgress;
+    if (onProgress !== undefined) {
+      try {
+        onProgress(this.settled, this.source.size ?? this.admitted + this.source.remaining());
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+    }
+    if (!ok && this.failures >= this.maxErrors) this.finish('aborted');
+  }
+
+  /**
+   * Ends the run early or normally: in-flight items are aborted and reported with the reason, known items that
+   * never started are reported with a NotStartedError, then the sink hears the status.
+   */
+  private finish(status: RunStatus): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (status !== 'completed') {
+      this.stopInFlight(this.reasonFor(status), true);
+      const remaining = this.source.remaining();
+      const notStarted = new NotStartedError(status);
+      for (let i = 0; i < remaining; i++) this.sink.result(this.admitted++, false, notStarted, 0, 0);
+    }
+    this.release();
+    this.sink.end(status);
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stopInFlight(cancellationReason('The run failed'), false);
+    this.release();
+    this.sink.fail(error);
+  }
+
+  private reasonFor(status: Exclude<RunStatus, 'completed'>): unknown {
+    const { signal, deadline, maxErrors } = this.settings;
+    if (status === 'timed_out') {
+      return new TimeoutError(`The run's deadline of ${deadline} ms passed`, deadline as number, this.settings.name);
+    }
+    if (status === 'cancelled') return signal?.aborted ? signal.reason : cancellationReason();
+    return cancellationReason(`The run stopped after ${maxErrors} failure${maxErrors === 1 ? '' : 's'}`);
+  }
+
+  /** Aborts every running task's signal; `report` gives each its failed outcome. */
+  private stopInFlight(reason: unknown, report: boolean): void {
+    const now = this.clock.now();
+    for (const slot of this.slots) {
+      const context = slot.context;
+      if (context === undefined) continue;
+      slot.context = undefined;
+      context.abort(reason);
+      slot.inner?.unsubscribe();
+      slot.inner = undefined;
+      if (report) {
+        this.settled += 1;
+        this.failures += 1;
+        this.sink.result(context.index as number, false, reason, context.attempt, now - slot.startedAt);
+      }
+    }
+    this.running = 0;
+  }
+
+  /** Lets go of the deadline timer, the signal listener and the source. */
+  private release(): void {
+    this.deadlineTimer?.unsubscribe();
+    this.deadlineTimer = undefined;
+    this.settings.signal?.removeEventListener('abort', this.onAbort);
+    this.source.close();
+    this.clock.stop();
+  }
+}

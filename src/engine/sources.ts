@@ -1,0 +1,207 @@
+import { type Observable, type Subscription, takeWhile } from 'rxjs';
+import { BufferOverflowError } from '../errors.js';
+import { Queue } from '../queue.js';
+
+/** `pull()` found no item yet; the source calls its `wake` callback when one arrives or it ends. @internal */
+export const PENDING: unique symbol = Symbol('pending');
+/** `pull()` found the source exhausted. @internal */
+export const EXHAUSTED: unique symbol = Symbol('exhausted');
+
+/**
+ * Where a parallel map's items come from. The engine pulls one item each time a slot is free, so a lazy source is read
+ * no faster than the tasks run. @internal
+ */
+export interface ItemSource<T> {
+  /** How many items there are, when that is known up front (arrays, Sets, Maps); else `undefined`. */
+  readonly size: number | undefined;
+  /** Begins reading; `wake` is called when a pending pull can be retried, `fail` when the source itself fails. */
+  open(wake: () => void, fail: (error: unknown) => void): void;
+  pull(): T | typeof PENDING | typeof EXHAUSTED;
+  /** How many items are known but not yet pulled: they are marked as not started when a run ends early. */
+  remaining(): number;
+  /** Stops reading and releases the source (an iterator's `return()`, an unsubscribe). */
+  close(): void;
+}
+
+/** Items of an array-like, by index: no iterator protocol on the hot path. */
+export class ArraySource<T> implements ItemSource<T> {
+  private next = 0;
+  readonly size: number;
+
+  constructor(private readonly items: ArrayLike<T>) {
+    this.size = items.length;
+  }
+
+  open(): void {}
+
+  pull(): T | typeof EXHAUSTED {
+    return this.next < this.items.length ? this.items[this.next++] : EXHAUSTED;
+  }
+
+  remaining(): number {
+    return this.items.length - this.next;
+  }
+
+  close(): void {}
+}
+
+/** Any Iterable, read one `next()` per free slot: a generator of 1e9 items is never materialized. */
+export class IteratorSource<T> implements ItemSource<T> {
+  private iterator: Iterator<T> | undefined = undefined;
+  private done = false;
+  private pulled = 0;
+
+  constructor(
+    private readonly iterable: Iterable<T>,
+    readonly size: number | undefined,
+  ) {}
+
+  open(): void {
+    this.iterator = this.iterable[Symbol.iterator]();
+  }
+
+  pull(): T | typeof EXHAUSTED {
+    if (this.done) return EXHAUSTED;
+    const step = (this.iterator as Iterator<T>).next();
+    if (step.done) {
+      this.done = true;
+      return EXHAUSTED;
+    }
+    this.pulled += 1;
+    return step.value;
+  }
+
+  remaining(): number {
+    return this.size === undefined ? 0 : Math.max(0, this.size - this.pulled);
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.iterator?.return?.();
+  }
+}
+
+/** An AsyncIterable, with one `next()` outstanding at a time (not every async iterator allows more). */
+export class AsyncIteratorSource<T> implements ItemSource<T> {
+  readonly size = undefined;
+  private iterator: AsyncIterator<T> | undefined = undefined;
+  private wake: () => void = noop;
+  private fail: (error: unknown) => void = noop;
+  private waiting = false;
+  private hasItem = false;
+  private item: T | undefined = undefined;
+  private done = false;
+  private readonly onStep = (step: IteratorResult<T>) => {
+    this.waiting = false;
+    if (this.done) return;
+    if (step.done) this.done = true;
+    else {
+      this.hasItem = true;
+      this.item = step.value;
+    }
+    this.wake();
+  };
+  private readonly onError = (error: unknown) => {
+    this.waiting = false;
+    if (this.done) return;
+    this.done = true;
+    this.fail(error);
+  };
+
+  constructor(private readonly iterable: AsyncIterable<T>) {}
+
+  open(wake: () => void, fail: (error: unknown) => void): void {
+    this.wake = wake;
+    this.fail = fail;
+    this.iterator = this.iterable[Symbol.asyncIterator]();
+  }
+
+  pull(): T | typeof PENDING | typeof EXHAUSTED {
+    if (this.hasItem) {
+      const item = this.item as T;
+      this.hasItem = false;
+      this.item = undefined;
+      return item;
+    }
+    if (this.done) return EXHAUSTED;
+    if (!this.waiting) {
+      this.waiting = true;
+      (this.iterator as AsyncIterator<T>).next().then(this.onStep, this.onError);
+    }
+    return PENDING;
+  }
+
+  remaining(): number {
+    return this.hasItem ? 1 : 0;
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    const closing = this.iterator?.return?.();
+    // A generator's return() may reject (or run a finally that throws); that must not surface as unhandled.
+    if (closing !== undefined) Promise.resolve(closing).then(noop, noop);
+  }
+}
+
+/**
+ * An Observable, which pushes: items that arrive while every slot is busy wait in a queue of at most `bufferSize`;
+ * one more fails the run with a BufferOverflowError rather than lose an item silently.
+ */
+export class ObservableSource<T> implements ItemSource<T> {
+  readonly size = undefined;
+  private readonly buffer = new Queue<T>();
+  private subscription: Subscription | undefined = undefined;
+  private done = false;
+  private closed = false;
+
+  constructor(
+    private readonly source: Observable<T>,
+    private readonly bufferSize: number,
+  ) {}
+
+  open(wake: () => void, fail: (error: unknown) => void): void {
+    // takeWhile stops a synchronous source (from(bigArray)) as soon as the run is closed.
+    this.subscription = this.source.pipe(takeWhile(() => !this.closed)).subscribe({
+      next: (item) => {
+        if (this.buffer.length >= this.bufferSize) {
+          this.closed = true;
+          fail(
+            new BufferOverflowError(
+              `mapParallel: more than ${this.bufferSize} items waited for a free slot (raise \`bufferSize\`, or give ` +
+                'parallelMap an Iterable or AsyncIterable, which it reads only as slots free)',
+            ),
+          );
+          return;
+        }
+        this.buffer.push(item);
+        wake();
+      },
+      error: (error: unknown) => {
+        if (!this.closed) fail(error);
+      },
+      complete: () => {
+        this.done = true;
+        wake();
+      },
+    });
+    if (this.closed) this.subscription.unsubscribe();
+  }
+
+  remaining(): number {
+    return this.buffer.length;
+  }
+
+  pull(): T | typeof PENDING | typeof EXHAUSTED {
+    if (this.buffer.length > 0) return this.buffer.shift() as T;
+    return this.done ? EXHAUSTED : PENDING;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.subscription?.unsubscribe();
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,58 @@
+/** A finished item: its task's value. */
+export interface ItemSuccess<R> {
+  /** The item's position in the input. */
+  readonly index: number;
+  readonly ok: true;
+  readonly value: R;
+  /** Attempts made, the first included. */
+  readonly attempts: number;
+  /** Time from the item's start to its end, in milliseconds (read once per batch of completions). */
+  readonly durationMs: number;
+}
+
+/** An item that failed, was cancelled in flight, or never started (`attempts === 0`). */
+export interface ItemFailure {
+  /** The item's position in the input. */
+  readonly index: number;
+  readonly ok: false;
+  /** What the task threw, the cancellation's reason, or a `NotStartedError`. */
+  readonly error: unknown;
+  /** Attempts made, the first included; 0 when it never started. */
+  readonly attempts: number;
+  /** Time from the item's start to its end, in milliseconds; 0 when it never started. */
+  readonly durationMs: number;
+}
+
+/**
+ * The outcome of one item of a parallel map: `{ index, ok, value | error, attempts, durationMs }`. Narrow on `ok`.
+ *
+ * @example
+ * ```ts
+ * import { parallelMap } from 'rxtask';
+ *
+ * for await (const item of parallelMap(async (x: number) => 10 / x, [1, 2])) {
+ *   if (item.ok) console.log(item.index, item.value);
+ *   else console.error(item.index, item.error);
+ * }
+ * ```
+ */
+export type ItemResult<R> = ItemSuccess<R> | ItemFailure;
+
+/** Every ItemResult is one of these, so they all share one hidden class. @internal */
+export class ItemOutcome {
+  readonly index: number;
+  readonly ok: boolean;
+  readonly value: unknown;
+  readonly error: unknown;
+  readonly attempts: number;
+  readonly durationMs: number;
+
+  constructor(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number) {
+    this.index = index;
+    this.ok = ok;
+    this.value = ok ? valueOrError : undefined;
+    this.error = ok ? undefined : valueOrError;
+    this.attempts = attempts;
+    this.durationMs = durationMs;
+  }
+}

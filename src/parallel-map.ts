@@ -1,0 +1,191 @@
+import { asyncScheduler, from, type Observable, type SchedulerLike } from 'rxjs';
+import type { TaskContext } from './context.js';
+import type { EngineSettings } from './engine/engine.js';
+import {
+  ArraySource,
+  AsyncIteratorSource,
+  type ItemSource,
+  IteratorSource,
+  ObservableSource,
+} from './engine/sources.js';
+import { sizeOf } from './map-arguments.js';
+import { ParallelRun } from './parallel-run.js';
+import { type TaskFunction, toDefinition } from './task-definition.js';
+import { isObservableLike, type TaskResult } from './task-output.js';
+import type { TaskRun } from './task-run.js';
+import {
+  assertBoolean,
+  assertFunction,
+  assertNonNegative,
+  assertOptions,
+  assertPositiveInteger,
+  assertSignal,
+  describe,
+} from './validate.js';
+
+/** Options of {@link parallelMap}, `task.map`, `task.starmap`, `task.stream` and `mapParallel`. */
+export interface ParallelOptions {
+  /** The most tasks running at once: a positive integer or `Infinity`. Default `16`. */
+  concurrency?: number;
+  /** Deliver results in input order (through a bounded reorder buffer) instead of completion order. Default `false`. */
+  ordered?: boolean;
+  /**
+   * The most items admitted but not yet delivered: running, finished but waiting for an earlier one (`ordered`), or
+   * waiting for a `for await` loop to pull them. It bounds the read-ahead and the reorder buffer: a straggler holds
+   * admission back rather than growing the buffer. At least `concurrency`; default `2 × concurrency`.
+   */
+  window?: number;
+  /** Stop at the first failure: admit nothing more and cancel what is in flight (status `'aborted'`). Default `false`. */
+  stopOnError?: boolean;
+  /** Stop after this many failures, as `stopOnError` does after one. Default: never stop. */
+  maxErrors?: number;
+  /** Called after each finished item with the count done and the count known (it grows for unsized input). */
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * A deadline for the whole run, in milliseconds from its start: when it passes, tasks in flight are aborted with a
+   * `TimeoutError`, unstarted items are marked, and the status is `'timed_out'`.
+   */
+  deadline?: number;
+  /** Cancels the run when it aborts (status `'cancelled'`). */
+  signal?: AbortSignal;
+  /** For an Observable input: how many items may wait for a free slot before the run fails. Default `10_000`. */
+  bufferSize?: number;
+  /** Where time comes from (the deadline, durations). Default `asyncScheduler`; pass a `TestScheduler` in tests. */
+  scheduler?: SchedulerLike;
+}
+
+const PARALLEL_OPTIONS = [
+  'concurrency',
+  'ordered',
+  'window',
+  'stopOnError',
+  'maxErrors',
+  'onProgress',
+  'deadline',
+  'signal',
+  'bufferSize',
+  'scheduler',
+] as const;
+
+/** The default cap on running tasks: enough to overlap I/O, few enough not to flood a server by accident. */
+export const DEFAULT_CONCURRENCY = 16;
+const DEFAULT_BUFFER_SIZE = 10_000;
+
+/** What a parallel map can run over. */
+export type MapInput<T> = Iterable<T> | AsyncIterable<T> | Observable<T>;
+
+/** Anything a parallel map can run: a task, or a plain function of one item (sync, async or Observable-returning). */
+export type ItemFunction<T, O> = (this: TaskContext, item: T) => O;
+
+/**
+ * Runs `fn` over every item with at most `concurrency` running at once, pulling the next item only when a slot is
+ * free, and returns a {@link ParallelRun}: stream its ItemResults as they complete, `for await` them, or `await`
+ * the {@link ParallelResult}. By default every item runs and failures are collected.
+ *
+ * `fn` is a task or a plain function; it reaches its {@link TaskContext} (with the item's `index`) as `this`.
+ *
+ * @throws RangeError for a `concurrency`, `window` or `maxErrors` that is 0, negative, fractional or NaN.
+ * @throws TypeError when `fn` is not a function, `items` cannot be iterated, or an option has the wrong type.
+ *
+ * @example
+ * ```ts
+ * import { parallelMap } from 'rxtask';
+ *
+ * const sizes = await parallelMap(async (word: string) => word.length, ['a', 'bb', 'ccc'], { concurrency: 2 });
+ * console.log(sizes.values()); // [1, 2, 3]
+ * ```
+ */
+export function parallelMap<T, R>(
+  fn: (...args: [item: T]) => TaskRun<R>,
+  items: MapInput<T>,
+  options?: ParallelOptions,
+): ParallelRun<R>;
+export function parallelMap<T, O>(
+  fn: ItemFunction<T, O>,
+  items: MapInput<T>,
+  options?: ParallelOptions,
+): ParallelRun<TaskResult<O>>;
+export function parallelMap(
+  fn: ItemFunction<unknown, unknown>,
+  items: MapInput<unknown>,
+  options?: ParallelOptions,
+): ParallelRun<unknown> {
+  assertFunction('parallelMap', 'fn', fn);
+  assertItems('parallelMap', items);
+  return createRun('parallelMap', fn, items, false, options);
+}
+
+/**
+ * Builds a run after checking every option, so bad input throws at the call, before anything runs. `spread` calls
+ * `fn(...item)` for tuple items (starmap, zipped arguments). @internal
+ */
+export function createRun(
+  where: string,
+  fn: object,
+  items: MapInput<unknown>,
+  spread: boolean,
+  options: ParallelOptions | undefined,
+): ParallelRun<unknown> {
+  const checked = checkParallelOptions(where, options);
+  const definition = toDefinition(fn);
+  const concurrency = checked.concurrency ?? DEFAULT_CONCURRENCY;
+  const window = checked.window ?? 2 * concurrency;
+  if (window < concurrency) {
+    throw new RangeError(`${where}: \`window\` (${window}) must be at least \`concurrency\` (${concurrency})`);
+  }
+  const bufferSize = checked.bufferSize ?? DEFAULT_BUFFER_SIZE;
+  const settings: EngineSettings = {
+    fn: definition.fn as TaskFunction<unknown[]>,
+    name: definition.name,
+    spread,
+    concurrency,
+    window,
+    maxErrors: checked.stopOnError ? 1 : (checked.maxErrors ?? Number.POSITIVE_INFINITY),
+    onProgress: checked.onProgress,
+    deadline: checked.deadline,
+    signal: checked.signal,
+    scheduler: checked.scheduler ?? asyncScheduler,
+    batchedClock: checked.scheduler === undefined,
+  };
+  return new ParallelRun({
+    settings,
+    ordered: checked.ordered === true,
+    createSource: () => createSource(items, bufferSize),
+  });
+}
+
+function createSource(items: MapInput<unknown>, bufferSize: number): ItemSource<unknown> {
+  if (Array.isArray(items) || ArrayBuffer.isView(items)) return new ArraySource(items as ArrayLike<unknown>);
+  if (isObservableLike(items)) return new ObservableSource(from(items), bufferSize);
+  if (Symbol.iterator in Object(items)) return new IteratorSource(items as Iterable<unknown>, sizeOf(items));
+  return new AsyncIteratorSource(items as AsyncIterable<unknown>);
+}
+
+/** @internal */
+export function assertItems(where: string, items: unknown): void {
+  const ok =
+    items !== null &&
+    items !== undefined &&
+    (isObservableLike(items) || Symbol.iterator in Object(items) || Symbol.asyncIterator in Object(items));
+  if (!ok) {
+    throw new TypeError(`${where}: \`items\` must be an Iterable, AsyncIterable or Observable, got ${describe(items)}`);
+  }
+}
+
+/** @internal */
+export function checkParallelOptions(where: string, options: unknown): ParallelOptions {
+  const checked = assertOptions<ParallelOptions>(where, options, PARALLEL_OPTIONS) ?? {};
+  assertPositiveInteger(where, 'concurrency', checked.concurrency, true);
+  assertPositiveInteger(where, 'window', checked.window, true);
+  assertPositiveInteger(where, 'maxErrors', checked.maxErrors, false);
+  assertPositiveInteger(where, 'bufferSize', checked.bufferSize, true);
+  assertBoolean(where, 'ordered', checked.ordered);
+  assertBoolean(where, 'stopOnError', checked.stopOnError);
+  assertNonNegative(where, 'deadline', checked.deadline);
+  assertSignal(where, 'signal', checked.signal);
+  if (checked.onProgress !== undefined) assertFunction(where, 'onProgress', checked.onProgress);
+  if (checked.scheduler !== undefined && typeof checked.scheduler?.now !== 'function') {
+    throw new TypeError(`${where}: \`scheduler\` must be an RxJS SchedulerLike, got ${describe(checked.scheduler)}`);
+  }
+  return checked;
+}

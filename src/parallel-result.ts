@@ -1,0 +1,107 @@
+import type { RunStatus } from './engine/engine.js';
+import { ItemError } from './errors.js';
+import { type ItemFailure, ItemOutcome, type ItemResult, type ItemSuccess } from './item-result.js';
+
+/** The columns a finished run leaves behind, indexed by item. @internal */
+export interface ResultColumns {
+  readonly count: number;
+  readonly values: unknown[];
+  readonly attempts: ArrayLike<number>;
+  readonly durations: ArrayLike<number>;
+  readonly failedIndices: number[];
+  readonly failedErrors: unknown[];
+}
+
+/**
+ * What awaiting a parallel map gives: every item's outcome, in input order, and how the run ended.
+ *
+ * It is built from a few arrays filled as items finish; the ItemResult objects are made only when you ask for them.
+ *
+ * @example
+ * ```ts
+ * import { parallelMap } from 'rxtask';
+ *
+ * const result = await parallelMap(async (x: number) => (x === 2 ? Promise.reject(new Error('two')) : x * 10), [1, 2, 3]);
+ * console.log(result.status, result.ok);         // 'completed' false
+ * console.log(result.okValues());                 // [10, 30]
+ * console.log(result.failures().map((f) => f.index)); // [1]
+ * try {
+ *   result.values();
+ * } catch (error) {
+ *   console.log((error as AggregateError).errors[0].index); // 1
+ * }
+ * ```
+ */
+export class ParallelResult<R> {
+  /** How the run ended. */
+  readonly status: RunStatus;
+  /** How many items have an outcome. */
+  readonly total: number;
+  private readonly columns: ResultColumns;
+
+  /** @internal */
+  constructor(columns: ResultColumns, status: RunStatus) {
+    this.columns = columns;
+    this.status = status;
+    this.total = columns.count;
+  }
+
+  /** True when the run completed and no item failed. */
+  get ok(): boolean {
+    return this.status === 'completed' && this.columns.failedIndices.length === 0;
+  }
+
+  /**
+   * Every value in input order. Throws an `AggregateError` when any item failed (or never started), each of its
+   * `errors` an {@link ItemError} carrying the item's `index` and the original error as `cause`.
+   */
+  values(): R[] {
+    const { failedIndices, failedErrors, values, count } = this.columns;
+    if (failedIndices.length > 0) {
+      const errors = failedIndices
+        .map((index, i) => new ItemError(index, failedErrors[i]))
+        .sort((a, b) => a.index - b.index);
+      throw new AggregateError(errors, `${errors.length} of ${count} items failed (run ${this.status})`);
+    }
+    return values.length === count ? (values as R[]) : values.slice(0, count) as R[];
+  }
+
+  /** The values of the items that succeeded, in input order. */
+  okValues(): R[] {
+    return this.successes().map((item) => item.value);
+  }
+
+  /** The items that succeeded, in input order. */
+  successes(): ItemSuccess<R>[] {
+    return this.itemResults().filter((item): item is ItemSuccess<R> => item.ok);
+  }
+
+  /** The items that failed, were cancelled or never started, in input order. */
+  failures(): ItemFailure[] {
+    const { failedIndices, failedErrors, attempts, durations } = this.columns;
+    return failedIndices
+      .map((index, i) => new ItemOutcome(index, false, failedErrors[i], attempts[index], durations[index]) as ItemFailure)
+      .sort((a, b) => a.index - b.index);
+  }
+
+  /** Every item's outcome, in input order. */
+  itemResults(): ItemResult<R>[] {
+    const { count, values, attempts, durations, failedErrors } = this.columns;
+    const failed = this.failurePositions();
+    const results = new Array<ItemResult<R>>(count);
+    for (let index = 0; index < count; index++) {
+      const at = failed.get(index);
+      const ok = at === undefined;
+      const outcome = ok ? values[index] : failedErrors[at];
+      results[index] = new ItemOutcome(index, ok, outcome, attempts[index], durations[index]) as ItemResult<R>;
+    }
+    return results;
+  }
+
+  /** Item index → its place in the failure columns. */
+  private failurePositions(): Map<number, number> {
+    const positions = new Map<number, number>();
+    this.columns.failedIndices.forEach((index, at) => positions.set(index, at));
+    return positions;
+  }
+}

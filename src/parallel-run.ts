@@ -1,0 +1,76 @@
+import { Observable, type Subscriber } from 'rxjs';
+import { type EngineSettings, type EngineSink, ParallelEngine } from './engine/engine.js';
+import { IteratorSink } from './engine/iterator-sink.js';
+import { ObserverSink } from './engine/observer-sink.js';
+import { ResultCollector } from './engine/result-collector.js';
+import type { ItemSource } from './engine/sources.js';
+import type { ItemResult } from './item-result.js';
+import type { ParallelResult } from './parallel-result.js';
+
+/** Everything a run needs, fixed at the call; each subscription, await or loop makes its own engine from it. @internal */
+export interface RunPlan {
+  readonly settings: EngineSettings;
+  readonly ordered: boolean;
+  readonly createSource: () => ItemSource<unknown>;
+}
+
+/**
+ * A parallel map, not yet running. It is three things at once:
+ *
+ * - an **Observable** of {@link ItemResult}s, one per item, in completion order (input order with `ordered: true`);
+ *   unsubscribing stops admission and aborts every task in flight;
+ * - an **AsyncIterable** of the same, with backpressure: an item counts as delivered only when the loop pulls it, and
+ *   no more than `window` items are admitted ahead of the loop; leaving the loop early cancels the run;
+ * - **PromiseLike** of a {@link ParallelResult}. Like a TaskRun, awaiting is memoized: every `await` of the same run
+ *   shares one execution, while each subscription or loop runs the map again.
+ *
+ * An Iterable input is iterated anew by each execution; a one-shot generator yields its items to the first only.
+ *
+ * @example
+ * ```ts
+ * import { parallelMap } from 'rxtask';
+ *
+ * const run = parallelMap(async (x: number) => x * 2, [1, 2, 3], { concurrency: 2 });
+ * run.subscribe((item) => console.log(item.index, item.ok && item.value)); // as they complete
+ * const result = await run;
+ * console.log(result.values()); // [2, 4, 6]
+ * ```
+ */
+export class ParallelRun<R> extends Observable<ItemResult<R>> implements PromiseLike<ParallelResult<R>> {
+  private settled: Promise<ParallelResult<R>> | undefined = undefined;
+  private readonly plan: RunPlan;
+
+  /** @internal */
+  constructor(plan: RunPlan) {
+    super((subscriber) => subscribeRun(plan, subscriber));
+    this.plan = plan;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a ParallelRun is awaitable by design.
+  then<A = ParallelResult<R>, B = never>(
+    onFulfilled?: ((value: ParallelResult<R>) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.settled ??= new Promise<ParallelResult<R>>((resolve, reject) => {
+      const source = this.plan.createSource();
+      const engine = new ParallelEngine(this.plan.settings, source, new ResultCollector<R>(source.size, resolve, reject));
+      engine.start();
+    });
+    return this.settled.then(onFulfilled, onRejected);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ItemResult<R>> {
+    const sink = new IteratorSink<R>(this.plan.ordered, this.plan.settings.window);
+    sink.engine = new ParallelEngine(this.plan.settings, this.plan.createSource(), sink);
+    return sink;
+  }
+}
+
+function subscribeRun<R>(plan: RunPlan, subscriber: Subscriber<ItemResult<R>>): void {
+  const sink = new ObserverSink<R>(subscriber, plan.ordered, plan.settings.window);
+  const engine = new ParallelEngine(plan.settings, plan.createSource(), sink as EngineSink);
+  sink.engine = engine;
+  // Registered before the first item runs, so a downstream `take(n)` stops even a synchronous run at once.
+  subscriber.add(() => engine.dispose());
+  engine.start();
+}

@@ -1,0 +1,38 @@
+import type { TaskContext } from './context.js';
+
+/**
+ * Any function a task can wrap: sync, async, or returning an Observable. Its context arrives as `this`.
+ * (The default `never[]` parameters let TypeScript infer each parameter, default values included, from the function.)
+ */
+export type TaskFunction<A extends unknown[] = never[], Output = unknown> = (this: TaskContext, ...args: A) => Output;
+
+/** Options of `task()`; `.with()` overrides them. */
+export interface TaskOptions {
+  /** Shown in events and errors, and read by the function as `this.name`. Defaults to the function's name. */
+  name?: string;
+}
+
+/** What a task is made of; the engine runs the function directly, without a TaskRun per item. @internal */
+export interface TaskDefinition {
+  readonly fn: TaskFunction<unknown[]>;
+  readonly name: string;
+  readonly options: Readonly<TaskOptions>;
+}
+
+/** Where a task function keeps its definition. @internal */
+export const TASK_DEFINITION: unique symbol = Symbol('rxtask.task');
+
+/** The definition of a task, or `undefined` for anything else. @internal */
+export function definitionOf(value: unknown): TaskDefinition | undefined {
+  return typeof value === 'function'
+    ? (value as { [TASK_DEFINITION]?: TaskDefinition })[TASK_DEFINITION]
+    : undefined;
+}
+
+/** The definition to run for `fn`: a task's own, or a plain function named after itself. @internal */
+export function toDefinition(fn: TaskFunction<unknown[]> | object): TaskDefinition {
+  const definition = definitionOf(fn);
+  if (definition !== undefined) return definition;
+  const plain = fn as TaskFunction<unknown[]>;
+  return { fn: plain, name: plain.name || 'anonymous', options: {} };
+}
