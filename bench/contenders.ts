@@ -35,7 +35,10 @@ async function floor(items: number[], concurrency: number): Promise<unknown[]> {
 
 export const contenders: readonly Contender[] = [
   { name: 'floor (worker loop)', run: floor },
-  { name: 'rxtask await', run: async (items, concurrency) => (await parallelMap(noop, items, { concurrency })).values() },
+  {
+    name: 'rxtask await',
+    run: async (items, concurrency) => (await parallelMap(noop, items, { concurrency })).values(),
+  },
   {
     name: 'rxtask Observable',
     run: (items, concurrency) =>

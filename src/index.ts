@@ -4,13 +4,9 @@ export {
   toAsyncIterable,
 } from './async-iterable.js';
 export { type TaskContext, withContext } from './context.js';
-export { type Awaitable, type GatherOptions, type GatherSettled, type GatherValues, gather } from './gather.js';
-export { isTask, type MapArguments, type Task, type TaskFunction, type TaskOf, type TaskOptions, task } from './task.js';
-export type { TaskResult } from './task-output.js';
-export { TaskRun } from './task-run.js';
-export { firstValue, lastValue, type ValueOptions } from './value-promises.js';
-export { BufferOverflowError, ItemError, NotStartedError, TimeoutError } from './errors.js';
 export type { RunStatus } from './engine/engine.js';
+export { BufferOverflowError, ItemError, NotStartedError, TimeoutError } from './errors.js';
+export { type Awaitable, type GatherOptions, type GatherSettled, type GatherValues, gather } from './gather.js';
 export type { ItemFailure, ItemResult, ItemSuccess } from './item-result.js';
 export { Unmapped, unmapped } from './map-arguments.js';
 export {
@@ -22,3 +18,15 @@ export {
 } from './parallel-map.js';
 export { ParallelResult } from './parallel-result.js';
 export { ParallelRun } from './parallel-run.js';
+export {
+  isTask,
+  type MapArguments,
+  type Task,
+  type TaskFunction,
+  type TaskOf,
+  type TaskOptions,
+  task,
+} from './task.js';
+export type { TaskResult } from './task-output.js';
+export { TaskRun } from './task-run.js';
+export { firstValue, lastValue, type ValueOptions } from './value-promises.js';

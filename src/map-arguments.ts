@@ -38,7 +38,9 @@ export function zipArguments(
 ): Iterable<unknown[]> | AsyncIterable<unknown[]> {
   const mapped = args.flatMap((arg, position) => (arg instanceof Unmapped ? [] : [{ arg, position }]));
   if (mapped.length === 0) {
-    throw new TypeError(`${where}: give at least one Iterable or AsyncIterable to map over; every argument is unmapped`);
+    throw new TypeError(
+      `${where}: give at least one Iterable or AsyncIterable to map over; every argument is unmapped`,
+    );
   }
   const sized = mapped
     .map(({ arg, position }) => ({ position, size: sizeOf(arg) }))

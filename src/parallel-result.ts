@@ -63,7 +63,7 @@ export class ParallelResult<R> {
         .sort((a, b) => a.index - b.index);
       throw new AggregateError(errors, `${errors.length} of ${count} items failed (run ${this.status})`);
     }
-    return values.length === count ? (values as R[]) : values.slice(0, count) as R[];
+    return values.length === count ? (values as R[]) : (values.slice(0, count) as R[]);
   }
 
   /** The values of the items that succeeded, in input order. */
@@ -80,7 +80,9 @@ export class ParallelResult<R> {
   failures(): ItemFailure[] {
     const { failedIndices, failedErrors, attempts, durations } = this.columns;
     return failedIndices
-      .map((index, i) => new ItemOutcome(index, false, failedErrors[i], attempts[index], durations[index]) as ItemFailure)
+      .map(
+        (index, i) => new ItemOutcome(index, false, failedErrors[i], attempts[index], durations[index]) as ItemFailure,
+      )
       .sort((a, b) => a.index - b.index);
   }
 
@@ -101,7 +103,8 @@ export class ParallelResult<R> {
   /** Item index → its place in the failure columns. */
   private failurePositions(): Map<number, number> {
     const positions = new Map<number, number>();
-    this.columns.failedIndices.forEach((index, at) => positions.set(index, at));
+    const { failedIndices } = this.columns;
+    for (let at = 0; at < failedIndices.length; at++) positions.set(failedIndices[at], at);
     return positions;
   }
 }

@@ -53,7 +53,11 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
   ): Promise<A | B> {
     this.settled ??= new Promise<ParallelResult<R>>((resolve, reject) => {
       const source = this.plan.createSource();
-      const engine = new ParallelEngine(this.plan.settings, source, new ResultCollector<R>(source.size, resolve, reject));
+      const engine = new ParallelEngine(
+        this.plan.settings,
+        source,
+        new ResultCollector<R>(source.size, resolve, reject),
+      );
       engine.start();
     });
     return this.settled.then(onFulfilled, onRejected);

@@ -24,9 +24,7 @@ export const TASK_DEFINITION: unique symbol = Symbol('rxtask.task');
 
 /** The definition of a task, or `undefined` for anything else. @internal */
 export function definitionOf(value: unknown): TaskDefinition | undefined {
-  return typeof value === 'function'
-    ? (value as { [TASK_DEFINITION]?: TaskDefinition })[TASK_DEFINITION]
-    : undefined;
+  return typeof value === 'function' ? (value as { [TASK_DEFINITION]?: TaskDefinition })[TASK_DEFINITION] : undefined;
 }
 
 /** The definition to run for `fn`: a task's own, or a plain function named after itself. @internal */

@@ -21,7 +21,9 @@ export type { TaskFunction, TaskOptions };
 const TASK_OPTIONS = ['name'] as const;
 
 /** The arguments of `task.map` for a task of parameters `A`: one iterable (or `unmapped` value) per parameter. */
-export type MapArguments<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> | Unmapped<A[K]> };
+export type MapArguments<A extends unknown[]> = {
+  [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> | Unmapped<A[K]>;
+};
 
 /**
  * A wrapped function. Calling it returns a lazy {@link TaskRun}; its parameter and result types are the function's.
@@ -134,7 +136,9 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
       if (args.length === 1) return createRun(where, this, args[0] as MapInput<unknown>, false, options);
       args.forEach((arg, position) => {
         if (isObservableLike(arg)) {
-          throw new TypeError(`${where}: argument ${position + 1} is an Observable; zip only Iterables and AsyncIterables`);
+          throw new TypeError(
+            `${where}: argument ${position + 1} is an Observable; zip only Iterables and AsyncIterables`,
+          );
         }
         assertMapArgument(where, position, arg);
       });
