@@ -28,18 +28,22 @@ export interface TaskContext {
   readonly index: number | undefined;
 }
 
+/** The abort of a context whose signal was never read: kept until it is. */
+class PendingAbort {
+  constructor(readonly reason: unknown) {}
+}
+
 /**
- * The one implementation of {@link TaskContext}. Its `AbortController` is made only when `signal` is first read, so a
- * task that never looks at its signal pays nothing for it; an abort that comes first is replayed onto the new signal.
- * @internal
+ * The one implementation of {@link TaskContext}, made once per item, so it is kept small: its `AbortController` is
+ * made only when `signal` is first read (a task that never looks at its signal pays nothing for it), and an abort
+ * that comes first is replayed onto the new signal. @internal
  */
 export class RunContext implements TaskContext {
   name: string;
   index: number | undefined;
   attempt: number;
-  private controller: AbortController | undefined = undefined;
-  private abortReason: unknown = undefined;
-  private aborted = false;
+  /** Nothing yet, the controller once `signal` was read, or an abort waiting for the first read. */
+  private abortState: AbortController | PendingAbort | undefined = undefined;
 
   constructor(name: string, index: number | undefined, attempt: number) {
     this.name = name;
@@ -48,19 +52,19 @@ export class RunContext implements TaskContext {
   }
 
   get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.abortReason);
-    }
-    return this.controller.signal;
+    const state = this.abortState;
+    if (state instanceof AbortController) return state.signal;
+    const controller = new AbortController();
+    if (state !== undefined) controller.abort(state.reason);
+    this.abortState = controller;
+    return controller.signal;
   }
 
   /** Aborts the signal once; later calls do nothing. */
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.abortReason = reason;
-    this.controller?.abort(reason);
+    const state = this.abortState;
+    if (state === undefined) this.abortState = new PendingAbort(reason);
+    else if (state instanceof AbortController && !state.signal.aborted) state.abort(reason);
   }
 }
 

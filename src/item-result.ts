@@ -38,21 +38,37 @@ export interface ItemFailure {
  */
 export type ItemResult<R> = ItemSuccess<R> | ItemFailure;
 
-/** Every ItemResult is one of these, so they all share one hidden class. @internal */
-export class ItemOutcome {
-  readonly index: number;
-  readonly ok: boolean;
-  readonly value: unknown;
-  readonly error: unknown;
-  readonly attempts: number;
-  readonly durationMs: number;
+/** A success as the engine makes it: one class, so every success shares one hidden class. @internal */
+export class SucceededItem<R> implements ItemSuccess<R> {
+  readonly ok = true;
+  constructor(
+    readonly index: number,
+    readonly value: R,
+    readonly attempts: number,
+    readonly durationMs: number,
+  ) {}
+}
 
-  constructor(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number) {
-    this.index = index;
-    this.ok = ok;
-    this.value = ok ? valueOrError : undefined;
-    this.error = ok ? undefined : valueOrError;
-    this.attempts = attempts;
-    this.durationMs = durationMs;
-  }
+/** A failure as the engine makes it. @internal */
+export class FailedItem implements ItemFailure {
+  readonly ok = false;
+  constructor(
+    readonly index: number,
+    readonly error: unknown,
+    readonly attempts: number,
+    readonly durationMs: number,
+  ) {}
+}
+
+/** The ItemResult for one outcome. @internal */
+export function itemResult<R>(
+  index: number,
+  ok: boolean,
+  valueOrError: unknown,
+  attempts: number,
+  durationMs: number,
+): ItemResult<R> {
+  return ok
+    ? new SucceededItem(index, valueOrError as R, attempts, durationMs)
+    : new FailedItem(index, valueOrError, attempts, durationMs);
 }

@@ -1,6 +1,6 @@
 import type { RunStatus } from './engine/engine.js';
 import { ItemError } from './errors.js';
-import { type ItemFailure, ItemOutcome, type ItemResult, type ItemSuccess } from './item-result.js';
+import { FailedItem, type ItemFailure, type ItemResult, type ItemSuccess, itemResult } from './item-result.js';
 
 /** The columns a finished run leaves behind, indexed by item. @internal */
 export interface ResultColumns {
@@ -80,9 +80,7 @@ export class ParallelResult<R> {
   failures(): ItemFailure[] {
     const { failedIndices, failedErrors, attempts, durations } = this.columns;
     return failedIndices
-      .map(
-        (index, i) => new ItemOutcome(index, false, failedErrors[i], attempts[index], durations[index]) as ItemFailure,
-      )
+      .map((index, i) => new FailedItem(index, failedErrors[i], attempts[index], durations[index]) as ItemFailure)
       .sort((a, b) => a.index - b.index);
   }
 
@@ -95,7 +93,7 @@ export class ParallelResult<R> {
       const at = failed.get(index);
       const ok = at === undefined;
       const outcome = ok ? values[index] : failedErrors[at];
-      results[index] = new ItemOutcome(index, ok, outcome, attempts[index], durations[index]) as ItemResult<R>;
+      results[index] = itemResult<R>(index, ok, outcome, attempts[index], durations[index]);
     }
     return results;
   }

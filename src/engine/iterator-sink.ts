@@ -1,4 +1,4 @@
-import { ItemOutcome, type ItemResult } from '../item-result.js';
+import { type ItemResult, itemResult } from '../item-result.js';
 import { Queue } from '../queue.js';
 import type { EngineSink, ParallelEngine } from './engine.js';
 import { ReorderBuffer } from './reorder-buffer.js';
@@ -12,9 +12,9 @@ type Waiter<R> = { resolve(result: IteratorResult<ItemResult<R>>): void; reject(
  */
 export class IteratorSink<R> implements EngineSink, AsyncIterator<ItemResult<R>> {
   readonly acknowledges = true;
-  private readonly ready = new Queue<ItemOutcome>();
+  private readonly ready = new Queue<ItemResult<R>>();
   private readonly waiters = new Queue<Waiter<R>>();
-  private readonly reorder: ReorderBuffer<ItemOutcome> | undefined;
+  private readonly reorder: ReorderBuffer<ItemResult<R>> | undefined;
   private ended = false;
   private failed = false;
   private failure: unknown = undefined;
@@ -26,7 +26,7 @@ export class IteratorSink<R> implements EngineSink, AsyncIterator<ItemResult<R>>
   }
 
   result(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void {
-    const outcome = new ItemOutcome(index, ok, valueOrError, attempts, durationMs);
+    const outcome = itemResult<R>(index, ok, valueOrError, attempts, durationMs);
     if (this.reorder === undefined) {
       this.offer(outcome);
       return;
@@ -82,7 +82,7 @@ export class IteratorSink<R> implements EngineSink, AsyncIterator<ItemResult<R>>
   }
 
   /** Hands an outcome to a waiting loop (delivered at once) or keeps it until the loop pulls. */
-  private offer(outcome: ItemOutcome): void {
+  private offer(outcome: ItemResult<R>): void {
     const waiter = this.waiters.shift();
     if (waiter === undefined) {
       this.ready.push(outcome);

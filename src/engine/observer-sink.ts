@@ -1,5 +1,5 @@
 import type { Subscriber } from 'rxjs';
-import { ItemOutcome, type ItemResult } from '../item-result.js';
+import { type ItemResult, itemResult } from '../item-result.js';
 import type { EngineSink, ParallelEngine } from './engine.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 
@@ -7,7 +7,7 @@ import { ReorderBuffer } from './reorder-buffer.js';
 export class ObserverSink<R> implements EngineSink {
   readonly acknowledges: boolean;
   engine: ParallelEngine | undefined = undefined;
-  private readonly reorder: ReorderBuffer<ItemOutcome> | undefined;
+  private readonly reorder: ReorderBuffer<ItemResult<R>> | undefined;
 
   constructor(
     private readonly subscriber: Subscriber<ItemResult<R>>,
@@ -19,7 +19,7 @@ export class ObserverSink<R> implements EngineSink {
   }
 
   result(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void {
-    const outcome = new ItemOutcome(index, ok, valueOrError, attempts, durationMs);
+    const outcome = itemResult<R>(index, ok, valueOrError, attempts, durationMs);
     if (this.reorder === undefined) {
       this.subscriber.next(outcome as ItemResult<R>);
       return;

@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Every ```ts block of the README and of docs/*.md is type-checked and run, so the docs cannot rot.
+const root = resolve(__dirname, '..');
+const scratch = join(root, 'test', '.examples');
+
+interface Example {
+  readonly name: string;
+  readonly file: string;
+}
+
+function collectExamples(): Example[] {
+  const docs = readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => join('docs', name));
+  const examples: Example[] = [];
+  for (const doc of ['README.md', ...docs]) {
+    const text = readFileSync(join(root, doc), 'utf8');
+    const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
+    blocks.forEach((code, i) => {
+      const file = join(scratch, `${doc.replace(/[/.]/g, '_')}_${i + 1}.ts`);
+      const toSource = (path: string) => relative(scratch, join(root, path)).replaceAll('\\', '/');
+      const rewritten = code
+        .replaceAll("from 'rxtask/operators'", `from '${toSource('operators/index.js')}'`)
+        .replaceAll("from 'rxtask'", `from '${toSource('src/index.js')}'`);
+      writeFileSync(file, `${rewritten}\nexport {};\n`);
+      examples.push({ name: `${doc} block ${i + 1}`, file });
+    });
+  }
+  return examples;
+}
+
+rmSync(scratch, { recursive: true, force: true });
+mkdirSync(scratch, { recursive: true });
+const examples = collectExamples();
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('documentation examples', () => {
+  beforeAll(() => {
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+  });
+
+  it('type-check', () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--target',
+      'es2022',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+    ];
+    const run = () =>
+      execFileSync('node', [tsc, ...args, '--skipLibCheck', '--types', 'node', ...examples.map((e) => e.file)], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+    expect(run).not.toThrow();
+  });
+
+  it.each(examples)('$name runs', async ({ file }) => {
+    await import(file);
+  });
+});
