@@ -1,8 +1,8 @@
 import { EmptyError, type Subscribable, type Unsubscribable } from 'rxjs';
-import { isObservableLike, isPromiseLike, type TaskResult } from './task-output.js';
+import { isObservableLike, isPromiseLike, isStreamedOutput, type TaskResult } from './task-output.js';
 import { assertBoolean, assertOptions, assertSignal, describe } from './validate.js';
 
-/** Something {@link gather} can wait for: a TaskRun, any Observable (its last value), or a Promise. */
+/** Something {@link gather} can wait for: a TaskRun, a ParallelRun, any Observable (its last value), or a Promise. */
 export type Awaitable<T = unknown> = Subscribable<T> | PromiseLike<T>;
 
 /** Options of {@link gather}, given as its last argument. */
@@ -116,7 +116,7 @@ function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSigna
     if (remaining === 0) finish(() => resolve(values));
     for (let position = 0; position < runs.length && !finished; position++) {
       const run = runs[position];
-      if (isObservableLike(run)) {
+      if (isStreamedOutput(run)) {
         subscriptions[position] = subscribeLast(
           run as Subscribable<unknown>,
           (value) => settleOne(position, value),

@@ -1,4 +1,5 @@
 import { from, type InteropObservable, isObservable, type Observable, type Subscriber } from 'rxjs';
+import { TaskRun } from './task-run.js';
 
 /**
  * The value a task yields, or an awaitable settles to, for an `Output`: an Observable's values, a Promise's value, or
@@ -28,6 +29,15 @@ export function isObservableLike(value: unknown): value is Observable<unknown> {
 }
 
 /**
+ * True when an output is consumed by subscribing: a plain Observable, or a TaskRun (whose awaited value is its last
+ * value anyway, and which can be cancelled by unsubscribing). Other awaitable Observables, such as a ParallelRun, are
+ * awaited, so a task that returns a parallel map yields its ParallelResult. @internal
+ */
+export function isStreamedOutput(value: unknown): value is Observable<unknown> {
+  return isObservableLike(value) && (value instanceof TaskRun || !isPromiseLike(value));
+}
+
+/**
  * Delivers `output` to `subscriber` and returns whether it has settled yet, through `onSettle`. Observables are
  * subscribed (and returned so the caller can unsubscribe them); a PromiseLike gets one `then`; a plain value is
  * delivered synchronously. @internal
@@ -37,7 +47,7 @@ export function deliverOutput<T>(
   subscriber: Subscriber<T>,
   onSettle: () => void,
 ): { unsubscribe(): void } | undefined {
-  if (isObservableLike(output)) {
+  if (isStreamedOutput(output)) {
     return from(output as Observable<T>).subscribe({
       next: (value) => subscriber.next(value),
       error: (error: unknown) => {

@@ -2,6 +2,7 @@ import { lastValueFrom, Observable, of, Subject, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   BufferOverflowError,
+  gather,
   ItemError,
   NotStartedError,
   parallelMap,
@@ -98,6 +99,14 @@ describe('parallelMap: results', () => {
       parallelMap((x: number) => x, items, { ordered: true }).subscribe({ next: () => count++, complete: resolve }),
     );
     expect(count).toBe(1_000_000);
+  });
+
+  it('nests: a task that returns a parallel map yields its ParallelResult', async () => {
+    const wordLengths = task((sentence: string) => parallelMap((word: string) => word.length, sentence.split(' ')));
+    const outer = await parallelMap(wordLengths, ['a bb', 'ccc']);
+    expect(outer.values().map((inner) => inner.values())).toEqual([[1, 2], [3]]);
+    const [direct] = await gather(wordLengths('dddd e'));
+    expect(direct.values()).toEqual([4, 1]);
   });
 
   it('memoizes await: awaiting the same run twice runs it once', async () => {

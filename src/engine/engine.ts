@@ -2,7 +2,7 @@ import { EmptyError, from, type Observable, type SchedulerLike, type Subscriptio
 import { RunContext } from '../context.js';
 import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
 import type { TaskFunction } from '../task-definition.js';
-import { isObservableLike, isPromiseLike } from '../task-output.js';
+import { isPromiseLike, isStreamedOutput } from '../task-output.js';
 import { BatchClock } from './clock.js';
 import { EXHAUSTED, type ItemSource, PENDING } from './sources.js';
 
@@ -184,7 +184,7 @@ export class ParallelEngine {
     }
     if (output instanceof Promise) {
       output.then(slot.onValue, slot.onError);
-    } else if (isObservableLike(output)) {
+    } else if (isStreamedOutput(output)) {
       this.subscribeOutput(slot, context, output);
     } else if (isPromiseLike(output)) {
       // Promise.resolve adopts a foreign thenable with once-only settlement.
