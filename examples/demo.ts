@@ -5,7 +5,7 @@
  *   npm run demo -- --items 300 --concurrency 24
  */
 import { parseArgs } from 'node:util';
-import { parallelMap, type TaskContext, task } from '../src/index.js';
+import { type TaskContext, task } from '../src/index.js';
 
 const { values: flags } = parseArgs({
   options: {
