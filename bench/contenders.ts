@@ -7,7 +7,7 @@ import { Effect } from 'effect';
 import pLimit from 'p-limit';
 import pMap from 'p-map';
 import { from, lastValueFrom, mergeMap, toArray } from 'rxjs';
-import { parallelMap } from '../dist/index.js';
+import { parallelMap } from '../src/index.js';
 
 export const noop = async (x: number) => x;
 

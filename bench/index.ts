@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { parallelMap } from '../dist/index.js';
+import { parallelMap } from '../src/index.js';
 import { type Contender, contenders, noop } from './contenders.js';
 
 const SIZES = [1e4, 1e5, 1e6];

@@ -2,11 +2,18 @@ import { from, type InteropObservable, isObservable, type Observable, type Subsc
 import { TaskRun } from './task-run.js';
 
 /**
- * The value a task yields, or an awaitable settles to, for an `Output`: an Observable's values, a Promise's value, or
- * the value itself (an array is a value, not a stream).
+ * The value a task yields, or an awaitable settles to, for an `Output`: what awaiting it gives (a Promise's value, a
+ * TaskRun's value, a ParallelRun's ParallelResult), else an Observable's values, else the value itself (an array is a
+ * value, not a stream).
  */
 export type TaskResult<Output> =
-  Output extends Observable<infer V> ? V : Output extends InteropObservable<infer V> ? V : Awaited<Output>;
+  Output extends PromiseLike<unknown>
+    ? Awaited<Output>
+    : Output extends Observable<infer V>
+      ? V
+      : Output extends InteropObservable<infer V>
+        ? V
+        : Output;
 
 /**
  * How a task function's return value is delivered: an Observable streams its values, a PromiseLike resolves to one,
