@@ -79,3 +79,35 @@ export class BufferOverflowError extends Error {
     super(message);
   }
 }
+
+/**
+ * Thrown by a task to end its retries at once: the item fails with this error whatever attempts are left (Flyte's
+ * `NonRecoverableError`, p-retry's `AbortError`). Its `cause` carries the underlying error.
+ *
+ * @example
+ * ```ts
+ * import { NonRetryableError, task } from 'rxtask';
+ *
+ * let calls = 0;
+ * const lookup = task(
+ *   async (id: number) => {
+ *     calls += 1;
+ *     if (id < 0) throw new NonRetryableError(`no such id: ${id}`);
+ *     return id;
+ *   },
+ *   { retry: { attempts: 5, backoff: 10 } },
+ * );
+ * await lookup(-1).then(undefined, (error) => console.log(error.name, calls)); // NonRetryableError 1
+ * ```
+ */
+export class NonRetryableError extends Error {
+  override readonly name = 'NonRetryableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** True for the errors a cancelled task ends with: never retried. @internal */
+export function isCancellation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}

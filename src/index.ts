@@ -5,7 +5,7 @@ export {
 } from './async-iterable.js';
 export { type TaskContext, withContext } from './context.js';
 export type { RunStatus } from './engine/engine.js';
-export { BufferOverflowError, ItemError, NotStartedError, TimeoutError } from './errors.js';
+export { BufferOverflowError, ItemError, NonRetryableError, NotStartedError, TimeoutError } from './errors.js';
 export { type Awaitable, type GatherOptions, type GatherSettled, type GatherValues, gather } from './gather.js';
 export type { ItemFailure, ItemResult, ItemSuccess } from './item-result.js';
 export { Unmapped, unmapped } from './map-arguments.js';
@@ -18,6 +18,9 @@ export {
 } from './parallel-map.js';
 export { ParallelResult } from './parallel-result.js';
 export { ParallelRun } from './parallel-run.js';
+export { RateLimiter, type RateLimitOptions } from './policies/rate-limiter.js';
+export { type Jitter, parseRetryAfter, type RetryEvent, type RetryOptions } from './policies/retry-policy.js';
+export type { PolicyOptions } from './policies/task-policies.js';
 export {
   isTask,
   type MapArguments,

@@ -10,6 +10,7 @@ import {
 } from './engine/sources.js';
 import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';
+import { POLICY_OPTIONS, type PolicyOptions, resolvePolicies } from './policies/task-policies.js';
 import { type TaskFunction, toDefinition } from './task-definition.js';
 import { isObservableLike, type TaskResult } from './task-output.js';
 import type { TaskRun } from './task-run.js';
@@ -23,8 +24,11 @@ import {
   describe,
 } from './validate.js';
 
-/** Options of {@link parallelMap}, `task.map`, `task.starmap`, `task.stream` and `mapParallel`. */
-export interface ParallelOptions {
+/**
+ * Options of {@link parallelMap}, `task.map`, `task.starmap`, `task.stream` and `mapParallel`. The resilience options
+ * (`retry`, `timeout` per attempt, `rateLimit`) override the task's own for this map.
+ */
+export interface ParallelOptions extends PolicyOptions {
   /** The most tasks running at once: a positive integer or `Infinity`. Default `16`. */
   concurrency?: number;
   /** Deliver results in input order (through a bounded reorder buffer) instead of completion order. Default `false`. */
@@ -55,6 +59,7 @@ export interface ParallelOptions {
 }
 
 const PARALLEL_OPTIONS = [
+  ...POLICY_OPTIONS,
   'concurrency',
   'ordered',
   'window',
@@ -146,6 +151,8 @@ export function createRun(
     signal: checked.signal,
     scheduler: checked.scheduler ?? asyncScheduler,
     batchedClock: checked.scheduler === undefined,
+    policies: resolvePolicies(where, checked, definition.policies, checked.scheduler),
+    indexed: true,
   };
   return new ParallelRun({
     settings,

@@ -1,9 +1,11 @@
 import { Observable, type Subscriber } from 'rxjs';
+import { abortReasonOr } from './ambient.js';
 import { type EngineSettings, type EngineSink, ParallelEngine } from './engine/engine.js';
 import { IteratorSink } from './engine/iterator-sink.js';
 import { ObserverSink } from './engine/observer-sink.js';
 import { ResultCollector } from './engine/result-collector.js';
 import type { ItemSource } from './engine/sources.js';
+import { cancellationReason } from './errors.js';
 import type { ItemResult } from './item-result.js';
 import type { ParallelResult } from './parallel-result.js';
 
@@ -75,6 +77,6 @@ function subscribeRun<R>(plan: RunPlan, subscriber: Subscriber<ItemResult<R>>): 
   const engine = new ParallelEngine(plan.settings, plan.createSource(), sink as EngineSink);
   sink.engine = engine;
   // Registered before the first item runs, so a downstream `take(n)` stops even a synchronous run at once.
-  subscriber.add(() => engine.dispose());
+  subscriber.add(() => engine.dispose(abortReasonOr(cancellationReason)));
   engine.start();
 }

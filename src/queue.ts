@@ -21,6 +21,11 @@ export class Queue<T> {
     this.size += 1;
   }
 
+  /** The oldest item, left in place; `undefined` when empty. */
+  peek(): T | undefined {
+    return this.size === 0 ? undefined : this.items[this.head];
+  }
+
   /** Removes and returns the oldest item; `undefined` when empty. */
   shift(): T | undefined {
     if (this.size === 0) return undefined;

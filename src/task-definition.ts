@@ -1,4 +1,5 @@
 import type { TaskContext } from './context.js';
+import { NO_POLICIES, type Policies, type PolicyOptions } from './policies/task-policies.js';
 
 /**
  * Any function a task can wrap: sync, async, or returning an Observable. Its context arrives as `this`.
@@ -6,8 +7,8 @@ import type { TaskContext } from './context.js';
  */
 export type TaskFunction<A extends unknown[] = never[], Output = unknown> = (this: TaskContext, ...args: A) => Output;
 
-/** Options of `task()`; `.with()` overrides them. */
-export interface TaskOptions {
+/** Options of `task()`; `.with()` overrides them, and a map's own options override them for that map. */
+export interface TaskOptions extends PolicyOptions {
   /** Shown in events and errors, and read by the function as `this.name`. Defaults to the function's name. */
   name?: string;
 }
@@ -17,6 +18,8 @@ export interface TaskDefinition {
   readonly fn: TaskFunction<unknown[]>;
   readonly name: string;
   readonly options: Readonly<TaskOptions>;
+  /** The task's retry, timeout and rate limit, resolved once: a rate limit given as options is one limiter per task. */
+  readonly policies: Policies;
 }
 
 /** Where a task function keeps its definition. @internal */
@@ -32,5 +35,5 @@ export function toDefinition(fn: TaskFunction<unknown[]> | object): TaskDefiniti
   const definition = definitionOf(fn);
   if (definition !== undefined) return definition;
   const plain = fn as TaskFunction<unknown[]>;
-  return { fn: plain, name: plain.name || 'anonymous', options: {} };
+  return { fn: plain, name: plain.name || 'anonymous', options: {}, policies: NO_POLICIES };
 }

@@ -26,8 +26,12 @@ import { lastValue } from './value-promises.js';
 export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
   private settled: Promise<T> | undefined = undefined;
 
-  constructor(subscribe: (this: Observable<T>, subscriber: Subscriber<T>) => TeardownLogic) {
+  /** The name of the task this is a run of. */
+  readonly taskName: string | undefined;
+
+  constructor(subscribe: (this: Observable<T>, subscriber: Subscriber<T>) => TeardownLogic, taskName?: string) {
     super(subscribe);
+    this.taskName = taskName;
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a TaskRun is awaitable by design.

@@ -1,10 +1,15 @@
-import { Observable, type Subscriber } from 'rxjs';
+import { asyncScheduler, Observable, type Subscriber } from 'rxjs';
+import { abortReasonOr, takeAttempt } from './ambient.js';
 import { RunContext } from './context.js';
+import { type EngineSettings, ParallelEngine } from './engine/engine.js';
+import { ArraySource } from './engine/sources.js';
+import { TaskRunSink } from './engine/task-run-sink.js';
 import { cancellationReason } from './errors.js';
 import type { ItemResult } from './item-result.js';
 import { assertMapArgument, type Unmapped, zipArguments } from './map-arguments.js';
 import { assertItems, createRun, type MapInput, type ParallelOptions } from './parallel-map.js';
 import type { ParallelRun } from './parallel-run.js';
+import { hasPolicies, POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
 import {
   definitionOf,
   TASK_DEFINITION,
@@ -18,7 +23,7 @@ import { assertFunction, assertOptions, assertString } from './validate.js';
 
 export type { TaskFunction, TaskOptions };
 
-const TASK_OPTIONS = ['name'] as const;
+const TASK_OPTIONS = ['name', ...POLICY_OPTIONS] as const;
 
 /** The arguments of `task.map` for a task of parameters `A`: one iterable (or `unmapped` value) per parameter. */
 export type MapArguments<A extends unknown[]> = {
@@ -93,7 +98,8 @@ export type TaskOf<F extends TaskFunction> = Task<Parameters<F>, TaskResult<Retu
 export function task<F extends TaskFunction>(fn: F, options?: TaskOptions): TaskOf<F> {
   assertFunction('task', 'fn', fn);
   const checked = checkTaskOptions('task', options);
-  return makeTask(fn as unknown as TaskFunction<unknown[]>, { ...checked }) as unknown as TaskOf<F>;
+  const policies = resolvePolicies('task', checked);
+  return makeTask(fn as unknown as TaskFunction<unknown[]>, { ...checked }, policies) as unknown as TaskOf<F>;
 }
 
 /** True for the functions {@link task} returns. */
@@ -119,8 +125,11 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
   with: {
     value(this: AnyTask, options: TaskOptions) {
       const definition = this[TASK_DEFINITION];
-      const overrides = checkTaskOptions(`${this.name}.with`, options);
-      return makeTask(definition.fn, { ...definition.options, ...overrides });
+      const where = `${this.name}.with`;
+      const overrides = checkTaskOptions(where, options);
+      // Policies left alone are inherited as they are: the new task shares the old one's rate limiter.
+      const policies = resolvePolicies(where, overrides, definition.policies);
+      return makeTask(definition.fn, { ...definition.options, ...overrides }, policies);
     },
   },
   forward: {
@@ -178,11 +187,12 @@ function isOptionsArgument(value: unknown): boolean {
   );
 }
 
-function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions): AnyTask {
+function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, policies: Policies): AnyTask {
   const name = options.name ?? (fn.name || 'anonymous');
-  const definition: TaskDefinition = { fn, name, options: Object.freeze(options) };
+  const definition: TaskDefinition = { fn, name, options: Object.freeze(options), policies };
+  const subscribe = hasPolicies(policies) ? subscribeGuardedTask : subscribeTask;
   const callable = (...args: unknown[]) =>
-    new TaskRun<unknown>((subscriber) => subscribeTask(definition, args, subscriber));
+    new TaskRun<unknown>((subscriber) => subscribe(definition, args, subscriber), name);
   Object.setPrototypeOf(callable, taskMethods);
   Object.defineProperties(callable, {
     name: { value: name },
@@ -191,9 +201,36 @@ function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions): AnyTask {
   return callable as unknown as AnyTask;
 }
 
+/**
+ * One call of a task with retry, timeout or rate limit: the engine runs it as a map of one item, so calls and maps
+ * share one implementation of the policies. Values of an Observable task stream through as they come (a retried
+ * attempt streams again from its start, as RxJS's `retry` does).
+ */
+function subscribeGuardedTask(definition: TaskDefinition, args: unknown[], subscriber: Subscriber<unknown>): void {
+  const settings: EngineSettings = {
+    fn: definition.fn,
+    name: definition.name,
+    spread: true,
+    concurrency: 1,
+    window: 1,
+    maxErrors: Number.POSITIVE_INFINITY,
+    onProgress: undefined,
+    deadline: undefined,
+    signal: undefined,
+    scheduler: asyncScheduler,
+    batchedClock: false,
+    policies: definition.policies,
+    indexed: false,
+  };
+  takeAttempt(); // the task's own retry numbers its attempts
+  const engine = new ParallelEngine(settings, new ArraySource([args]), new TaskRunSink(subscriber));
+  subscriber.add(() => engine.dispose(abortReasonOr(cancellationReason)));
+  engine.start();
+}
+
 /** One run of the function: its own context, aborted only if the subscriber leaves before the output settles. */
 function subscribeTask(definition: TaskDefinition, args: unknown[], subscriber: Subscriber<unknown>): () => void {
-  const context = new RunContext(definition.name, undefined, 1);
+  const context = new RunContext(definition.name, undefined, takeAttempt());
   let settled = false;
   let inner: { unsubscribe(): void } | undefined;
   try {
@@ -205,7 +242,7 @@ function subscribeTask(definition: TaskDefinition, args: unknown[], subscriber: 
     subscriber.error(error);
   }
   return () => {
-    if (!settled) context.abort(cancellationReason());
+    if (!settled) context.abort(abortReasonOr(cancellationReason));
     inner?.unsubscribe();
   };
 }

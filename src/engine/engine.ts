@@ -1,9 +1,12 @@
 import { EmptyError, from, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { RunContext } from '../context.js';
 import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
+import { hasPolicies, type Policies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
 import { isPromiseLike, isStreamedOutput } from '../task-output.js';
+import { AttemptGuard, type GuardHost, STREAMED } from './attempt-guard.js';
 import { BatchClock } from './clock.js';
+import { Slot, type SlotOwner } from './slot.js';
 import { EXHAUSTED, type ItemSource, PENDING } from './sources.js';
 
 /**
@@ -24,6 +27,9 @@ export interface EngineSink {
   end(status: RunStatus): void;
   /** The source, or a callback, failed: the run ends without its remaining results. */
   fail(error: unknown): void;
+  /** True for a sink that takes an Observable task's values one by one (`value`) rather than its last one. */
+  readonly streamsValues?: boolean;
+  value?(value: unknown): void;
 }
 
 /** What a run is asked to do; checked by `parallelMap` before anything runs. @internal */
@@ -42,23 +48,10 @@ export interface EngineSettings {
   readonly scheduler: SchedulerLike;
   /** Read the clock once per batch of completions (false under a scheduler the caller gave, for exact virtual time). */
   readonly batchedClock: boolean;
-}
-
-/**
- * One place a task runs. A slot's two callbacks are made once and reused for every item it runs, so a Promise task
- * costs one `then` and no closure per item. @internal
- */
-class Slot {
-  context: RunContext | undefined = undefined;
-  startedAt = 0;
-  inner: Subscription | undefined = undefined;
-  readonly onValue: (value: unknown) => void;
-  readonly onError: (error: unknown) => void;
-
-  constructor(engine: ParallelEngine) {
-    this.onValue = (value) => engine.settle(this, true, value);
-    this.onError = (error) => engine.settle(this, false, error);
-  }
+  /** Retry, per-attempt timeout and rate limit; with none, items take the fast path. */
+  readonly policies: Policies;
+  /** Give the function its item's index (false for a single task call, whose context has none). */
+  readonly indexed: boolean;
 }
 
 /**
@@ -66,7 +59,7 @@ class Slot {
  * outcome to the sink exactly once. Synchronous completions are trampolined through `pump`'s loop, never recursion,
  * so a million synchronous tasks run without growing the stack. @internal
  */
-export class ParallelEngine {
+export class ParallelEngine implements SlotOwner, GuardHost {
   // The settings the hot path reads, copied into fields of their own.
   private readonly fn: TaskFunction<unknown[]>;
   private readonly name: string;
@@ -75,7 +68,10 @@ export class ParallelEngine {
   private readonly window: number;
   private readonly maxErrors: number;
   private readonly selfDelivering: boolean;
+  private readonly indexed: boolean;
   private readonly clock: BatchClock;
+  private readonly guard: AttemptGuard | undefined;
+  readonly streamsValues: boolean;
   private readonly slots: Slot[] = [];
   private readonly freeSlots: Slot[] = [];
   private running = 0;
@@ -104,7 +100,20 @@ export class ParallelEngine {
     this.window = settings.window;
     this.maxErrors = settings.maxErrors;
     this.selfDelivering = !sink.acknowledges;
+    this.indexed = settings.indexed;
     this.clock = new BatchClock(settings.scheduler, settings.batchedClock);
+    this.streamsValues = sink.streamsValues === true;
+    this.guard = hasPolicies(settings.policies)
+      ? new AttemptGuard(settings.policies, this, settings.scheduler, settings.fn, settings.spread)
+      : undefined;
+  }
+
+  get hasEnded(): boolean {
+    return this.ended;
+  }
+
+  streamValue(value: unknown): void {
+    this.sink.value?.(value);
   }
 
   start(): void {
@@ -133,10 +142,10 @@ export class ParallelEngine {
   }
 
   /** Stops at once, with no more results: the subscriber left, or the loop ended early. */
-  dispose(): void {
+  dispose(reason: unknown = cancellationReason()): void {
     if (this.ended) return;
     this.ended = true;
-    this.stopInFlight(cancellationReason(), false);
+    this.stopInFlight(reason, false);
     this.release();
   }
 
@@ -171,10 +180,15 @@ export class ParallelEngine {
 
   private startItem(item: unknown, index: number): void {
     const slot = this.freeSlots.pop() ?? this.newSlot();
-    const context = new RunContext(this.name, index, 1);
+    const context = new RunContext(this.name, this.indexed ? index : undefined, 1);
     slot.context = context;
     slot.startedAt = this.clock.now();
     this.running += 1;
+    if (this.guard !== undefined) {
+      slot.item = item;
+      this.guard.begin(slot);
+      return;
+    }
     let output: unknown;
     try {
       output = this.spread ? this.fn.apply(context, item as unknown[]) : this.fn.call(context, item);
@@ -194,19 +208,37 @@ export class ParallelEngine {
     }
   }
 
-  /** An Observable task's item ends with its last value (EmptyError if it had none), as awaiting a TaskRun does. */
+  /**
+   * An Observable task's item ends with its last value (EmptyError if it had none), as awaiting a TaskRun does. The
+   * outcome is reported once the inner subscription is torn down, so the next task never starts beside the teardown
+   * of the last (as RxJS's own mergeMap ensures).
+   */
   private subscribeOutput(slot: Slot, context: RunContext, output: Observable<unknown>): void {
     let hasValue = false;
     let last: unknown;
+    let ended = false;
+    let ok = false;
+    let outcome: unknown;
     const subscription = from(output).subscribe({
       next: (value) => {
         hasValue = true;
         last = value;
+        if (this.streamsValues) this.streamValue(value);
       },
-      error: (error: unknown) => this.settle(slot, false, error),
-      complete: () => this.settle(slot, hasValue, hasValue ? last : new EmptyError()),
+      error: (error: unknown) => {
+        ended = true;
+        outcome = error;
+      },
+      complete: () => {
+        ended = true;
+        ok = hasValue || this.streamsValues;
+        outcome = this.streamsValues ? STREAMED : hasValue ? last : new EmptyError();
+      },
     });
-    if (slot.context === context) slot.inner = subscription;
+    subscription.add(() => {
+      if (ended) this.settle(slot, ok, outcome);
+    });
+    if (slot.context === context && !subscription.closed) slot.inner = subscription;
   }
 
   private newSlot(): Slot {
@@ -223,8 +255,14 @@ export class ParallelEngine {
     slot.inner = undefined;
     this.freeSlots.push(slot);
     this.running -= 1;
-    this.record(context.index as number, ok, valueOrError, context.attempt, this.clock.now() - slot.startedAt);
+    slot.item = undefined;
+    this.record(this.indexOf(context), ok, valueOrError, context.attempt, this.clock.now() - slot.startedAt);
     this.pump();
+  }
+
+  /** The item's index: its context's, or (for a single call, whose context has none) 0. */
+  private indexOf(context: RunContext): number {
+    return this.indexed ? (context.index as number) : 0;
   }
 
   private record(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void {
@@ -285,14 +323,18 @@ export class ParallelEngine {
     for (const slot of this.slots) {
       const context = slot.context;
       if (context === undefined) continue;
+      // An attempt waiting for its turn or its backoff has not started: it is not counted.
+      const attempts = slot.waiting ? context.attempt - 1 : context.attempt;
+      this.guard?.cancel(slot);
       slot.context = undefined;
+      slot.item = undefined;
       context.abort(reason);
       slot.inner?.unsubscribe();
       slot.inner = undefined;
       if (report) {
         this.settled += 1;
         this.failures += 1;
-        this.sink.result(context.index as number, false, reason, context.attempt, now - slot.startedAt);
+        this.sink.result(this.indexOf(context), false, reason, attempts, now - slot.startedAt);
       }
     }
     this.running = 0;
@@ -304,6 +346,7 @@ export class ParallelEngine {
     this.deadlineTimer = undefined;
     this.settings.signal?.removeEventListener('abort', this.onAbort);
     this.source.close();
+    this.guard?.stop();
     this.clock.stop();
   }
 }

@@ -1,0 +1,80 @@
+import {
+  asyncScheduler,
+  type MonoTypeOperatorFunction,
+  Observable,
+  type SchedulerLike,
+  type Subscription,
+  takeWhile,
+} from 'rxjs';
+import { asAttempt } from '../src/ambient.js';
+import { type RetryOptions, RetryPolicy } from '../src/policies/retry-policy.js';
+import { describe } from '../src/validate.js';
+
+/** Options of {@link retryBackoff}: the retry options, and where time comes from. */
+export interface RetryBackoffOptions extends RetryOptions {
+  /** Schedules the delays. Default `asyncScheduler`; `TestScheduler.run` makes them virtual. */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * Resubscribes to the source when it errors, waiting longer each time: exponential backoff with jitter.
+ *
+ * <span class="informal">RxJS's `retry({ count, delay })`, with the backoff, jitter, server-mandated waits and
+ * retry predicate written out: `attempts` counts the first try, so `attempts: 3` is two retries.</span>
+ *
+ * An error from a cancellation (`name === 'AbortError'`) or a `NonRetryableError` is passed on at once; so is an
+ * error `retryIf` rejects, and the error of the last attempt. A TaskRun upstream sees the attempt number as
+ * `this.attempt`. For a task's own calls and maps, prefer the `retry` option, which also draws a rate-limit token per
+ * attempt and reports `attempts` in each ItemResult.
+ *
+ * Options and defaults: `attempts` 3, `backoff` 1000 ms, `factor` 2, `maxDelay` 30 000 ms, `jitter` `'full'`,
+ * `retryIf`, `retryAfter(error) → ms`, `onRetry({ error, attempt, delayMs })`, `scheduler` `asyncScheduler`.
+ *
+ * @example
+ * ```ts
+ * import { defer } from 'rxjs';
+ * import { retryBackoff } from 'rxtask/operators';
+ *
+ * let calls = 0;
+ * defer(async () => {
+ *   calls += 1;
+ *   if (calls < 3) throw new Error('flaky');
+ *   return calls;
+ * })
+ *   .pipe(retryBackoff({ attempts: 5, backoff: 10, jitter: 'none' }))
+ *   .subscribe((n) => console.log(`succeeded on attempt ${n}`)); // after waits of 10 and 20 ms
+ * ```
+ */
+export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOperatorFunction<T> {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`retryBackoff: \`options\` must be an object, got ${describe(options)}`);
+  }
+  const { scheduler = asyncScheduler, ...retryOptions } = options;
+  const policy = new RetryPolicy('retryBackoff', retryOptions);
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      let attempt = 0;
+      let current: Subscription | undefined;
+      let backoff: Subscription | undefined;
+      const subscribeAttempt = () => {
+        attempt += 1;
+        backoff = undefined;
+        current = asAttempt(attempt, () =>
+          source.pipe(takeWhile(() => !subscriber.closed)).subscribe({
+            next: (value) => subscriber.next(value),
+            error: (error: unknown) => {
+              const decision = policy.decide(error, attempt);
+              if (decision.retry) backoff = scheduler.schedule(subscribeAttempt, decision.delayMs);
+              else subscriber.error(decision.error);
+            },
+            complete: () => subscriber.complete(),
+          }),
+        );
+      };
+      subscribeAttempt();
+      return () => {
+        current?.unsubscribe();
+        backoff?.unsubscribe();
+      };
+    });
+}

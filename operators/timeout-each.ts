@@ -1,0 +1,63 @@
+import {
+  asyncScheduler,
+  type MonoTypeOperatorFunction,
+  Observable,
+  type SchedulerLike,
+  type Subscription,
+  takeWhile,
+} from 'rxjs';
+import { withAbortReason } from '../src/ambient.js';
+import { TimeoutError } from '../src/errors.js';
+import { TaskRun } from '../src/task-run.js';
+import { describe } from '../src/validate.js';
+
+/**
+ * Errors with a `TimeoutError` when a subscription to the source has not completed within `ms`: a deadline for
+ * each attempt.
+ *
+ * <span class="informal">Unlike RxJS's `timeout({ each })`, which bounds the gap between values, this bounds the
+ * whole of each subscription, so placed before `retryBackoff` it times every attempt afresh.</span>
+ *
+ * When it fires, the source is unsubscribed and a TaskRun upstream has its task's `AbortSignal` aborted with the
+ * same `TimeoutError` (`name === 'TimeoutError'`, with `ms` and the task's name), so the task can tell a timeout
+ * from a cancellation. The timer is one `scheduler.schedule` per subscription; for maps, the `timeout` option shares
+ * one timer among all tasks instead.
+ *
+ * @example
+ * ```ts
+ * import { task } from 'rxtask';
+ * import { timeoutEach } from 'rxtask/operators';
+ *
+ * const slow = task(() => new Promise((resolve) => setTimeout(resolve, 1_000)));
+ * slow()
+ *   .pipe(timeoutEach(50))
+ *   .subscribe({ error: (error) => console.log(error.name) }); // 'TimeoutError' after 50 ms
+ * ```
+ *
+ * @param ms The deadline of each subscription, in milliseconds (a positive number).
+ * @param scheduler Where time comes from. Default `asyncScheduler`.
+ */
+export function timeoutEach<T>(ms: number, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<T> {
+  if (typeof ms !== 'number') throw new TypeError(`timeoutEach: \`ms\` must be a number, got ${describe(ms)}`);
+  if (!(ms > 0)) throw new RangeError(`timeoutEach: \`ms\` must be a positive number of ms, got ${String(ms)}`);
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      const taskName = source instanceof TaskRun ? source.taskName : undefined;
+      let inner: Subscription | undefined;
+      const timer = scheduler.schedule(() => {
+        const what = taskName === undefined ? 'The source' : taskName;
+        const error = new TimeoutError(`${what} timed out after ${ms} ms`, ms, taskName);
+        withAbortReason(error, () => inner?.unsubscribe());
+        subscriber.error(error);
+      }, ms);
+      inner = source.pipe(takeWhile(() => !subscriber.closed)).subscribe({
+        next: (value) => subscriber.next(value),
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        timer.unsubscribe();
+        inner?.unsubscribe();
+      };
+    });
+}

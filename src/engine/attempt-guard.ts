@@ -1,0 +1,169 @@
+import { EmptyError, from, type SchedulerLike } from 'rxjs';
+import { RunContext } from '../context.js';
+import { TimeoutError } from '../errors.js';
+import type { Policies } from '../policies/task-policies.js';
+import { TimeoutQueue } from '../policies/timeout-queue.js';
+import type { TaskFunction } from '../task-definition.js';
+import { isPromiseLike, isStreamedOutput } from '../task-output.js';
+import type { Slot } from './slot.js';
+
+/** What the guard needs of the engine. @internal */
+export interface GuardHost {
+  readonly hasEnded: boolean;
+  /** The item's last attempt ended: report it. */
+  settle(slot: Slot, ok: boolean, valueOrError: unknown): void;
+  /** An Observable task's value, for sinks that stream values (a TaskRun). */
+  streamValue(value: unknown): void;
+  /** True when the sink streams an Observable task's values as they come. */
+  readonly streamsValues: boolean;
+}
+
+/** What an Observable task settles with when its values were streamed already. @internal */
+export const STREAMED: unique symbol = Symbol('streamed');
+
+/**
+ * The guarded path of the engine: runs each item as a series of attempts, each waiting for its rate-limit turn,
+ * bounded by the per-attempt timeout (one shared timer for the map) and retried with backoff. An attempt's outcome
+ * is matched to its own context, so a late answer from an attempt that timed out is ignored. @internal
+ */
+export class AttemptGuard {
+  private readonly timeouts: TimeoutQueue<Slot> | undefined;
+
+  constructor(
+    private readonly policies: Policies,
+    private readonly host: GuardHost,
+    private readonly scheduler: SchedulerLike,
+    private readonly fn: TaskFunction<unknown[]>,
+    private readonly spread: boolean,
+  ) {
+    const { timeout } = policies;
+    this.timeouts =
+      timeout === undefined ? undefined : new TimeoutQueue<Slot>(timeout, scheduler, (slot) => this.timedOut(slot));
+  }
+
+  /** Starts the item in the slot: its first attempt, once the rate limit allows. */
+  begin(slot: Slot): void {
+    this.request(slot);
+  }
+
+  /** The run stopped: drop the slot's pending turn, backoff and deadline (the engine aborts its context). */
+  cancel(slot: Slot): void {
+    slot.waiter?.cancel();
+    slot.waiter = undefined;
+    slot.retryTimer?.unsubscribe();
+    slot.retryTimer = undefined;
+    if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
+    slot.timeoutEntry = undefined;
+    slot.waiting = false;
+  }
+
+  stop(): void {
+    this.timeouts?.stop();
+  }
+
+  private request(slot: Slot): void {
+    slot.retryTimer = undefined;
+    const limiter = this.policies.limiter;
+    if (limiter === undefined) {
+      this.run(slot);
+      return;
+    }
+    slot.waiting = true;
+    slot.startAttempt ??= () => this.run(slot);
+    slot.waiter = limiter.acquire(slot.startAttempt);
+  }
+
+  private run(slot: Slot): void {
+    slot.waiting = false;
+    slot.waiter = undefined;
+    const context = slot.context as RunContext;
+    if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot);
+    let output: unknown;
+    try {
+      output = this.spread ? this.fn.apply(context, slot.item as unknown[]) : this.fn.call(context, slot.item);
+    } catch (error) {
+      this.attemptEnded(slot, context, false, error);
+      return;
+    }
+    if (isStreamedOutput(output)) {
+      this.subscribe(slot, context, output);
+    } else if (isPromiseLike(output)) {
+      Promise.resolve(output).then(
+        (value) => this.attemptEnded(slot, context, true, value),
+        (error: unknown) => this.attemptEnded(slot, context, false, error),
+      );
+    } else {
+      this.attemptEnded(slot, context, true, output);
+    }
+  }
+
+  /** Like the engine's, the attempt's outcome counts once its subscription is torn down. */
+  private subscribe(slot: Slot, context: RunContext, output: Parameters<typeof from>[0]): void {
+    const host = this.host;
+    let hasValue = false;
+    let last: unknown;
+    let ended = false;
+    let ok = false;
+    let outcome: unknown;
+    const subscription = from(output).subscribe({
+      next: (value) => {
+        if (slot.context !== context) return;
+        hasValue = true;
+        last = value;
+        if (host.streamsValues) host.streamValue(value);
+      },
+      error: (error: unknown) => {
+        ended = true;
+        outcome = error;
+      },
+      complete: () => {
+        ended = true;
+        ok = hasValue || host.streamsValues;
+        outcome = host.streamsValues ? STREAMED : hasValue ? last : new EmptyError();
+      },
+    });
+    subscription.add(() => {
+      if (ended) this.attemptEnded(slot, context, ok, outcome);
+    });
+    if (slot.context === context && !subscription.closed) slot.inner = subscription;
+  }
+
+  /** One attempt ended: report the item, or schedule its next attempt. Stale attempts are ignored. */
+  private attemptEnded(slot: Slot, context: RunContext, ok: boolean, valueOrError: unknown): void {
+    if (slot.context !== context || slot.waiting || this.host.hasEnded) return;
+    if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
+    slot.timeoutEntry = undefined;
+    slot.inner = undefined;
+    const retry = this.policies.retry;
+    if (ok || retry === undefined) {
+      this.host.settle(slot, ok, valueOrError);
+      return;
+    }
+    const decision = retry.decide(valueOrError, context.attempt);
+    if (decision.serverWaitMs !== undefined) this.policies.limiter?.pause(decision.serverWaitMs);
+    if (!decision.retry) {
+      this.host.settle(slot, false, decision.error);
+      return;
+    }
+    slot.context = new RunContext(context.name, context.index, context.attempt + 1);
+    slot.waiting = true;
+    slot.retryTimer = this.scheduler.schedule(() => this.request(slot), decision.delayMs);
+  }
+
+  /** The attempt ran out of time: abort its signal with a TimeoutError, and fail the attempt with it. */
+  private timedOut(slot: Slot): void {
+    const context = slot.context;
+    if (context === undefined || slot.waiting) return;
+    const ms = this.policies.timeout as number;
+    const error = new TimeoutError(
+      `${context.name} timed out after ${ms} ms (attempt ${context.attempt})`,
+      ms,
+      context.name,
+    );
+    slot.timeoutEntry = undefined;
+    context.abort(error);
+    slot.inner?.unsubscribe();
+    slot.inner = undefined;
+    this.attemptEnded(slot, context, false, error);
+  }
+}

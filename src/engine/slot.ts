@@ -1,0 +1,36 @@
+import type { Subscription } from 'rxjs';
+import type { RunContext } from '../context.js';
+import type { RateWaiter } from '../policies/rate-limiter.js';
+import type { TimeoutEntry } from '../policies/timeout-queue.js';
+
+/** What a slot reports to: the engine. @internal */
+export interface SlotOwner {
+  settle(slot: Slot, ok: boolean, valueOrError: unknown): void;
+}
+
+/**
+ * One place a task runs. Slots are made once per unit of concurrency and reused for every item they run: the two
+ * callbacks of the Promise fast path are made here once, so a Promise task costs one `then` and no closure per item.
+ * The fields after `onError` serve the guarded path (retry, timeout, rate limit). @internal
+ */
+export class Slot {
+  context: RunContext | undefined = undefined;
+  startedAt = 0;
+  inner: Subscription | undefined = undefined;
+  readonly onValue: (value: unknown) => void;
+  readonly onError: (error: unknown) => void;
+  /** The item, kept for its retries. */
+  item: unknown = undefined;
+  /** True while the next attempt waits for its rate-limit turn or its backoff: it has not started. */
+  waiting = false;
+  waiter: RateWaiter | undefined = undefined;
+  retryTimer: Subscription | undefined = undefined;
+  timeoutEntry: TimeoutEntry<Slot> | undefined = undefined;
+  /** Starts the slot's next attempt; made on first use by the guarded path. */
+  startAttempt: (() => void) | undefined = undefined;
+
+  constructor(owner: SlotOwner) {
+    this.onValue = (value) => owner.settle(this, true, value);
+    this.onError = (error) => owner.settle(this, false, error);
+  }
+}
