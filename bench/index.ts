@@ -83,6 +83,22 @@ async function streamingHeap(count: number): Promise<{ growthMb: number; usPerIt
   return { growthMb: (peak - baseline) / 2 ** 20, usPerItem: (ms * 1000) / count };
 }
 
+/** Runs `count` no-op tasks through a rate limit and returns the achieved rate as a ratio of the target. */
+async function rateAccuracy(limit: number, burst: number, count: number): Promise<{ achieved: number; ratio: number }> {
+  const starts: number[] = [];
+  await parallelMap(
+    async () => {
+      starts.push(performance.now());
+    },
+    Array.from({ length: count }, (_, i) => i),
+    { concurrency: 64, rateLimit: { limit, interval: 'second', burst } },
+  );
+  // Past the initial burst, starts follow the refill rate.
+  const steady = starts.slice(burst - 1);
+  const achieved = ((steady.length - 1) / (steady[steady.length - 1] - steady[0])) * 1000;
+  return { achieved, ratio: achieved / limit };
+}
+
 function formatTable(rows: Row[]): string {
   const names = contenders.map((c) => c.name);
   const lines = [
@@ -113,11 +129,19 @@ const scaling = at('rxtask await', 1e6, 16) / at('rxtask await', 1e5, 16);
 const floorScaling = at('floor (worker loop)', 1e6, 16) / at('floor (worker loop)', 1e5, 16);
 const vsPmap = at('p-map', 1e6, 16) / at('rxtask await', 1e6, 16);
 const streaming = await streamingHeap(1e7);
+const rates = [
+  { limit: 200, burst: 1, ...(await rateAccuracy(200, 1, 1_000)) },
+  { limit: 1_000, burst: 10, ...(await rateAccuracy(1_000, 10, 4_000)) },
+];
 
 const summary = [
   `- At N = 1e6, concurrency 16: rxtask is ${(at('rxtask await', 1e6, 16) / at('floor (worker loop)', 1e6, 16)).toFixed(2)}× the floor awaiting the result and ${(at('rxtask Observable', 1e6, 16) / at('floor (worker loop)', 1e6, 16)).toFixed(2)}× subscribing to the ItemResults; p-map takes ${vsPmap.toFixed(1)}× as long as rxtask.`,
   `- Scaling, t(1e6) / t(1e5) at concurrency 16: rxtask ${scaling.toFixed(1)}, the floor ${floorScaling.toFixed(1)}.`,
   `- Streaming 1e7 items from a generator through \`for await\`: heap growth ${streaming.growthMb.toFixed(1)} MB, ${streaming.usPerItem.toFixed(2)} µs per item.`,
+  ...rates.map(
+    (r) =>
+      `- Rate limit ${r.limit}/s, burst ${r.burst}: achieved ${r.achieved.toFixed(1)}/s, ${((r.ratio - 1) * 100).toFixed(2)}% from the target.`,
+  ),
   '- "skipped": RxJS `from()+mergeMap` is quadratic (it buffers the input and `shift()`s it); a run projected past a minute from the previous size is not made.',
 ].join('\n');
 

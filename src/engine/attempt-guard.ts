@@ -136,12 +136,14 @@ export class AttemptGuard {
     slot.inner = undefined;
     const retry = this.policies.retry;
     if (ok || retry === undefined) {
+      slot.item = undefined;
       this.host.settle(slot, ok, valueOrError);
       return;
     }
     const decision = retry.decide(valueOrError, context.attempt);
     if (decision.serverWaitMs !== undefined) this.policies.limiter?.pause(decision.serverWaitMs);
     if (!decision.retry) {
+      slot.item = undefined;
       this.host.settle(slot, false, decision.error);
       return;
     }

@@ -156,26 +156,20 @@ export class ParallelEngine implements SlotOwner, GuardHost {
       return;
     }
     this.pumping = true;
-    try {
-      do {
-        this.pumpAgain = false;
-        while (!this.ended && this.running < this.concurrency && this.admitted - this.delivered < this.window) {
-          const item = this.source.pull();
-          if (item === PENDING) break;
-          if (item === EXHAUSTED) {
-            this.sourceDone = true;
-            break;
-          }
-          this.startItem(item, this.admitted++);
+    do {
+      this.pumpAgain = false;
+      while (!this.ended && this.running < this.concurrency && this.admitted - this.delivered < this.window) {
+        const item = this.source.pull();
+        if (item === PENDING) break;
+        if (item === EXHAUSTED) {
+          this.sourceDone = true;
+          break;
         }
-        if (this.sourceDone && this.running === 0) this.finish('completed');
-      } while (this.pumpAgain && !this.ended);
-    } catch (error) {
-      // Only the source's own `next()` can throw here: an iterator's failure fails the run.
-      this.fail(error);
-    } finally {
-      this.pumping = false;
-    }
+        this.startItem(item, this.admitted++);
+      }
+      if (this.sourceDone && this.running === 0) this.finish('completed');
+    } while (this.pumpAgain && !this.ended);
+    this.pumping = false;
   }
 
   private startItem(item: unknown, index: number): void {
@@ -255,7 +249,6 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     slot.inner = undefined;
     this.freeSlots.push(slot);
     this.running -= 1;
-    slot.item = undefined;
     this.record(this.indexOf(context), ok, valueOrError, context.attempt, this.clock.now() - slot.startedAt);
     this.pump();
   }

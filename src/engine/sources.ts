@@ -16,6 +16,7 @@ export interface ItemSource<T> {
   readonly size: number | undefined;
   /** Begins reading; `wake` is called when a pending pull can be retried, `fail` when the source itself fails. */
   open(wake: () => void, fail: (error: unknown) => void): void;
+  /** The next item, if one is ready. Never throws: a source that fails reports it through `fail` and ends. */
   pull(): T | typeof PENDING | typeof EXHAUSTED;
   /** How many items are known but not yet pulled: they are marked as not started when a run ends early. */
   remaining(): number;
@@ -48,6 +49,7 @@ export class ArraySource<T> implements ItemSource<T> {
 /** Any Iterable, read one `next()` per free slot: a generator of 1e9 items is never materialized. */
 export class IteratorSource<T> implements ItemSource<T> {
   private iterator: Iterator<T> | undefined = undefined;
+  private fail: (error: unknown) => void = noop;
   private done = false;
   private pulled = 0;
 
@@ -56,13 +58,22 @@ export class IteratorSource<T> implements ItemSource<T> {
     readonly size: number | undefined,
   ) {}
 
-  open(): void {
+  open(_wake: () => void, fail: (error: unknown) => void): void {
+    this.fail = fail;
     this.iterator = this.iterable[Symbol.iterator]();
   }
 
-  pull(): T | typeof EXHAUSTED {
+  pull(): T | typeof PENDING | typeof EXHAUSTED {
     if (this.done) return EXHAUSTED;
-    const step = (this.iterator as Iterator<T>).next();
+    let step: IteratorResult<T>;
+    try {
+      step = (this.iterator as Iterator<T>).next();
+    } catch (error) {
+      // An iterator that throws is finished; it fails the run.
+      this.done = true;
+      this.fail(error);
+      return PENDING;
+    }
     if (step.done) {
       this.done = true;
       return EXHAUSTED;
@@ -127,7 +138,11 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
     if (this.done) return EXHAUSTED;
     if (!this.waiting) {
       this.waiting = true;
-      (this.iterator as AsyncIterator<T>).next().then(this.onStep, this.onError);
+      try {
+        (this.iterator as AsyncIterator<T>).next().then(this.onStep, this.onError);
+      } catch (error) {
+        this.onError(error);
+      }
     }
     return PENDING;
   }
