@@ -2,30 +2,18 @@
  * `npm run bench`: rxtask against the hand-written floor and its peers on a no-op async task, then its scaling and
  * its memory when streaming 1e7 items. Prints a table and writes it to docs/performance.md.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parallelMap } from '../src/index.js';
-import { type Contender, contenders, noop } from './contenders.js';
-
-const SIZES = [1e4, 1e5, 1e6];
-const CONCURRENCIES = [1, 16, 1000];
-const MINUTE_MS = 60_000;
+import { contenders, noop } from './contenders.js';
+import { CONCURRENCIES, SIZES } from './grid.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-const RUNS_PER_CELL = 3;
-
-/** The median of a few runs, each after a full collection, so one GC pause does not decide a cell. */
-async function time(contender: Contender, items: number[], concurrency: number): Promise<number> {
-  const times: number[] = [];
-  for (let run = 0; run < RUNS_PER_CELL; run++) {
-    gc();
-    const started = performance.now();
-    await contender.run(items, concurrency);
-    times.push(performance.now() - started);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(RUNS_PER_CELL / 2)];
-}
+const here = fileURLToPath(new URL('.', import.meta.url));
 
 interface Row {
   size: number;
@@ -34,33 +22,19 @@ interface Row {
   ms: number | undefined;
 }
 
-async function mapTable(): Promise<Row[]> {
+/** Each contender runs the whole grid in a process of its own. */
+function mapTable(): Row[] {
   const rows: Row[] = [];
-  // Warm every contender up once, so the first measured size is not a JIT measurement.
-  const warmItems = Array.from({ length: 1e4 }, (_, i) => i);
   for (const contender of contenders) {
-    for (const concurrency of CONCURRENCIES) for (let i = 0; i < 5; i++) await contender.run(warmItems, concurrency);
+    const output = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(here, 'run-contender.ts'), contender.name],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
+    const measured = JSON.parse(output) as { size: number; concurrency: number; ms: number | null }[];
+    for (const row of measured) rows.push({ ...row, name: contender.name, ms: row.ms ?? undefined });
+    process.stdout.write(`${contender.name} done\n`);
   }
-
-  for (const concurrency of CONCURRENCIES) {
-    const previous = new Map<string, { size: number; ms: number }>();
-    for (const size of SIZES) {
-      const items = Array.from({ length: size }, (_, i) => i);
-      for (const contender of contenders) {
-        const before = previous.get(contender.name);
-        const projected = before && contender.quadratic ? before.ms * (size / before.size) ** 2 : 0;
-        if (projected > MINUTE_MS) {
-          rows.push({ size, concurrency, name: contender.name, ms: undefined });
-          continue;
-        }
-        const ms = await time(contender, items, concurrency);
-        previous.set(contender.name, { size, ms });
-        rows.push({ size, concurrency, name: contender.name, ms });
-        process.stdout.write('.');
-      }
-    }
-  }
-  process.stdout.write('\n');
   return rows;
 }
 
@@ -121,7 +95,7 @@ function formatTable(rows: Row[]): string {
   return lines.join('\n');
 }
 
-const rows = await mapTable();
+const rows = mapTable();
 const table = formatTable(rows);
 const at = (name: string, size: number, concurrency: number) =>
   rows.find((r) => r.name === name && r.size === size && r.concurrency === concurrency)?.ms as number;
@@ -154,7 +128,8 @@ writeFileSync(
 
 \`npm run bench\` maps a no-op async task (\`async (x) => x\`) over N items with each library and prints the time per
 item and its ratio to the floor: a hand-written loop of \`concurrency\` workers pulling a shared index, the least any
-capped map can cost. Each cell is the median of three runs after a warm-up; expect a few percent of noise.
+capped map can cost. Each library runs the whole grid in a process of its own (so no library's JIT state colours
+another's numbers); each cell is the median of three runs after a warm-up. Expect a few percent of noise.
 
 ${table}
 
