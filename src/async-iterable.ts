@@ -55,6 +55,15 @@ export function toAsyncIterable<T>(source: Observable<T>, options?: AsyncIterabl
   return { [Symbol.asyncIterator]: () => new ObservableIterator(source, bufferSize, overflow) };
 }
 
+/** An iterator over an Observable's values through a bounded buffer, ignoring any async iterator of its own. @internal */
+export function observableIterator<T>(
+  source: Observable<T>,
+  bufferSize: number,
+  overflow: OverflowPolicy,
+): AsyncIterator<T> {
+  return new ObservableIterator(source, bufferSize, overflow);
+}
+
 type Waiter<T> = { resolve(result: IteratorResult<T>): void; reject(error: unknown): void };
 
 class ObservableIterator<T> implements AsyncIterator<T> {

@@ -111,3 +111,29 @@ export class NonRetryableError extends Error {
 export function isCancellation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
 }
+
+/**
+ * A task could not start because a future or run it depends on (an argument, or one of `waitFor`) failed.
+ * `upstream` names that task's run, and `cause` is its error. Wrap the dependency in `allowFailure()` to receive the
+ * error as the argument instead.
+ *
+ * @example
+ * ```ts
+ * import { task, UpstreamError } from 'rxtask';
+ *
+ * const load = task(async () => { throw new Error('disk full'); }, { name: 'load' });
+ * const save = task((data: unknown) => data, { name: 'save' });
+ * const error = await save.submit(load.submit()).then(undefined, (e: unknown) => e);
+ * console.log(error instanceof UpstreamError, (error as UpstreamError).upstream); // true 'load'
+ * ```
+ */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+  constructor(
+    /** The run name of the upstream task that failed. */
+    readonly upstream: string,
+    cause: unknown,
+  ) {
+    super(`upstream task '${upstream}' failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}

@@ -5,7 +5,18 @@ export {
 } from './async-iterable.js';
 export { type TaskContext, withContext } from './context.js';
 export type { RunStatus } from './engine/engine.js';
-export { BufferOverflowError, ItemError, NonRetryableError, NotStartedError, TimeoutError } from './errors.js';
+export {
+  BufferOverflowError,
+  ItemError,
+  NonRetryableError,
+  NotStartedError,
+  TimeoutError,
+  UpstreamError,
+} from './errors.js';
+export { AllowFailure, allowFailure } from './futures/dependencies.js';
+export { type FutureState, type FutureWaitOptions, TaskFuture } from './futures/task-future.js';
+export { type TaskGroup, type TaskGroupOptions, taskGroup } from './futures/task-group.js';
+export { AsCompleted, asCompleted, type WaitOptions, type WaitResult, wait } from './futures/wait.js';
 export { type Awaitable, type GatherOptions, type GatherSettled, type GatherValues, gather } from './gather.js';
 export type { ItemFailure, ItemResult, ItemSuccess } from './item-result.js';
 export { Unmapped, unmapped } from './map-arguments.js';
@@ -18,9 +29,11 @@ export {
 } from './parallel-map.js';
 export { ParallelResult } from './parallel-result.js';
 export { ParallelRun } from './parallel-run.js';
+export { ConcurrencyLimit } from './policies/concurrency-limit.js';
 export { RateLimiter, type RateLimitOptions } from './policies/rate-limiter.js';
 export { type Jitter, parseRetryAfter, type RetryEvent, type RetryOptions } from './policies/retry-policy.js';
 export type { PolicyOptions } from './policies/task-policies.js';
+export type { RunName } from './run-name.js';
 export {
   isTask,
   type MapArguments,

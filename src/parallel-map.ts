@@ -58,7 +58,8 @@ export interface ParallelOptions extends PolicyOptions {
   scheduler?: SchedulerLike;
 }
 
-const PARALLEL_OPTIONS = [
+/** The names of every map option. @internal */
+export const PARALLEL_OPTION_NAMES = [
   ...POLICY_OPTIONS,
   'concurrency',
   'ordered',
@@ -181,7 +182,7 @@ export function assertItems(where: string, items: unknown): void {
 
 /** @internal */
 export function checkParallelOptions(where: string, options: unknown): ParallelOptions {
-  const checked = assertOptions<ParallelOptions>(where, options, PARALLEL_OPTIONS) ?? {};
+  const checked = assertOptions<ParallelOptions>(where, options, PARALLEL_OPTION_NAMES) ?? {};
   assertPositiveInteger(where, 'concurrency', checked.concurrency, true);
   assertPositiveInteger(where, 'window', checked.window, true);
   assertPositiveInteger(where, 'maxErrors', checked.maxErrors, false);

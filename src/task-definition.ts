@@ -1,5 +1,6 @@
 import type { TaskContext } from './context.js';
 import { NO_POLICIES, type Policies, type PolicyOptions } from './policies/task-policies.js';
+import type { RunName } from './run-name.js';
 
 /**
  * Any function a task can wrap: sync, async, or returning an Observable. Its context arrives as `this`.
@@ -11,6 +12,13 @@ export type TaskFunction<A extends unknown[] = never[], Output = unknown> = (thi
 export interface TaskOptions extends PolicyOptions {
   /** Shown in events and errors, and read by the function as `this.name`. Defaults to the function's name. */
   name?: string;
+  /**
+   * Names each run after its arguments: a template such as `"train on {dataset.name} with {modelConfig.name}"` (by
+   * parameter name or position), or a function of the arguments. Shown in futures, events and errors.
+   */
+  runName?: RunName;
+  /** Futures or runs to wait for before starting, though no data passes between them (Prefect's `wait_for`). */
+  waitFor?: readonly unknown[];
 }
 
 /** What a task is made of; the engine runs the function directly, without a TaskRun per item. @internal */
@@ -20,6 +28,8 @@ export interface TaskDefinition {
   readonly options: Readonly<TaskOptions>;
   /** The task's retry, timeout and rate limit, resolved once: a rate limit given as options is one limiter per task. */
   readonly policies: Policies;
+  /** The function's parameter names, for a `runName` template. */
+  readonly parameters: readonly string[];
 }
 
 /** Where a task function keeps its definition. @internal */
@@ -35,5 +45,5 @@ export function toDefinition(fn: TaskFunction<unknown[]> | object): TaskDefiniti
   const definition = definitionOf(fn);
   if (definition !== undefined) return definition;
   const plain = fn as TaskFunction<unknown[]>;
-  return { fn: plain, name: plain.name || 'anonymous', options: {}, policies: NO_POLICIES };
+  return { fn: plain, name: plain.name || 'anonymous', options: {}, policies: NO_POLICIES, parameters: [] };
 }

@@ -5,11 +5,14 @@ import { type EngineSettings, ParallelEngine } from './engine/engine.js';
 import { ArraySource } from './engine/sources.js';
 import { TaskRunSink } from './engine/task-run-sink.js';
 import { cancellationReason } from './errors.js';
+import { type AllowFailure, hasDependencies, resolveDependencies } from './futures/dependencies.js';
+import { TaskFuture } from './futures/task-future.js';
 import type { ItemResult } from './item-result.js';
-import { assertMapArgument, type Unmapped, zipArguments } from './map-arguments.js';
-import { assertItems, createRun, type MapInput, type ParallelOptions } from './parallel-map.js';
+import { assertMapArgument, Unmapped, zipArguments } from './map-arguments.js';
+import { assertItems, createRun, type MapInput, PARALLEL_OPTION_NAMES, type ParallelOptions } from './parallel-map.js';
 import type { ParallelRun } from './parallel-run.js';
 import { hasPolicies, POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
+import { assertRunName, formatRunName, parameterNames } from './run-name.js';
 import {
   definitionOf,
   TASK_DEFINITION,
@@ -19,15 +22,28 @@ import {
 } from './task-definition.js';
 import { deliverOutput, isObservableLike, type TaskResult } from './task-output.js';
 import { TaskRun } from './task-run.js';
-import { assertFunction, assertOptions, assertString } from './validate.js';
+import { assertFunction, assertOptions, assertString, describe } from './validate.js';
 
 export type { TaskFunction, TaskOptions };
 
-const TASK_OPTIONS = ['name', ...POLICY_OPTIONS] as const;
+const TASK_OPTIONS = ['name', 'runName', 'waitFor', ...POLICY_OPTIONS] as const;
 
-/** The arguments of `task.map` for a task of parameters `A`: one iterable (or `unmapped` value) per parameter. */
+/**
+ * The arguments of `task.map` for a task of parameters `A`: per parameter, an iterable to map over, or one value for
+ * every call (`unmapped(value)`, or, with several arguments, any value that is not iterable, strings included).
+ */
 export type MapArguments<A extends unknown[]> = {
   [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> | Unmapped<A[K]>;
+};
+
+/** The arguments of `task.map` with several parameters, where values that are not iterable are broadcast. */
+export type BroadcastArguments<A extends unknown[]> = {
+  [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> | Unmapped<A[K]> | A[K];
+};
+
+/** An argument of `submit` may also be a future or run of its value, or `allowFailure` of one. */
+export type SubmitArguments<A extends unknown[]> = {
+  [K in keyof A]: A[K] | PromiseLike<A[K]> | AllowFailure<unknown>;
 };
 
 /**
@@ -60,6 +76,13 @@ export interface Task<A extends unknown[], R, Output = unknown> {
    * Options may follow the last argument.
    */
   map(...args: MapArguments<A> | [...MapArguments<A>, ParallelOptions]): ParallelRun<R>;
+  map(...args: BroadcastArguments<A> | [...BroadcastArguments<A>, ParallelOptions]): ParallelRun<R>;
+  /**
+   * Starts the task now and returns a {@link TaskFuture} (Prefect's `.submit`). Futures and TaskRuns among the
+   * arguments, at the top level or inside arrays and plain objects, are waited for and replaced by their values
+   * first; a failed one fails this task with an `UpstreamError` unless wrapped in `allowFailure`.
+   */
+  submit(...args: SubmitArguments<A>): TaskFuture<R>;
   /** Runs the task over argument tuples in parallel, calling `fn(...tuple)` (Python's `starmap`). */
   starmap(tuples: MapInput<A>, options?: ParallelOptions): ParallelRun<R>;
   /**
@@ -110,6 +133,21 @@ export function isTask(value: unknown): value is Task<unknown[], unknown> {
 function checkTaskOptions(where: string, options: unknown): TaskOptions {
   const checked = assertOptions<TaskOptions>(where, options, TASK_OPTIONS) ?? {};
   assertString(where, 'name', checked.name);
+  assertRunName(where, checked.runName);
+  if (checked.waitFor !== undefined) {
+    if (!Array.isArray(checked.waitFor)) {
+      throw new TypeError(
+        `${where}: \`waitFor\` must be an array of futures or runs, got ${describe(checked.waitFor)}`,
+      );
+    }
+    checked.waitFor.forEach((dependency, position) => {
+      if (!hasDependencies([dependency])) {
+        throw new TypeError(
+          `${where}: \`waitFor[${position}]\` must be a TaskFuture, a TaskRun or allowFailure(…), got ${describe(dependency)}`,
+        );
+      }
+    });
+  }
   return checked;
 }
 
@@ -143,15 +181,28 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
       const options = isOptionsArgument(args[args.length - 1]) ? (args.pop() as ParallelOptions) : undefined;
       if (args.length === 1 && !isObservableLike(args[0])) assertMapArgument(where, 0, args[0]);
       if (args.length === 1) return createRun(where, this, args[0] as MapInput<unknown>, false, options);
-      args.forEach((arg, position) => {
+      // As Prefect's map: with several arguments, a value that is not iterable (or is a string) goes to every call.
+      const mapArguments = args.map((arg, position) => {
         if (isObservableLike(arg)) {
           throw new TypeError(
             `${where}: argument ${position + 1} is an Observable; zip only Iterables and AsyncIterables`,
           );
         }
-        assertMapArgument(where, position, arg);
+        return arg instanceof Unmapped || isMappable(arg) ? arg : new Unmapped(arg);
       });
-      return createRun(where, this, zipArguments(where, args as Iterable<unknown>[]), true, options);
+      return createRun(where, this, zipArguments(where, mapArguments as Iterable<unknown>[]), true, options);
+    },
+  },
+  submit: {
+    value(this: AnyTask, ...args: unknown[]) {
+      const definition = this[TASK_DEFINITION];
+      const runName = formatRunName(definition.options.runName, definition.name, definition.parameters, args);
+      return new TaskFuture(
+        (markRunning) =>
+          new Observable<unknown>((subscriber) => subscribeCall(definition, args, subscriber, markRunning)),
+        definition.name,
+        runName,
+      );
     },
   },
   starmap: {
@@ -176,23 +227,30 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
   },
 });
 
-/** A trailing plain object of `task.map` is its options, not an argument. */
+/** An argument `task.map` iterates: any Iterable or AsyncIterable but a string. */
+function isMappable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (Symbol.iterator in value || Symbol.asyncIterator in value);
+}
+
+/**
+ * A trailing plain object of `task.map` is its options when every key is an option's name; any other object is an
+ * argument (wrap an argument that looks like options in `unmapped`).
+ */
 function isOptionsArgument(value: unknown): boolean {
   return (
     value !== null &&
     typeof value === 'object' &&
     Object.getPrototypeOf(value) === Object.prototype &&
-    !(Symbol.iterator in (value as object)) &&
-    !(Symbol.asyncIterator in (value as object))
+    Object.keys(value).every((key) => (PARALLEL_OPTION_NAMES as readonly string[]).includes(key))
   );
 }
 
 function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, policies: Policies): AnyTask {
   const name = options.name ?? (fn.name || 'anonymous');
-  const definition: TaskDefinition = { fn, name, options: Object.freeze(options), policies };
-  const subscribe = hasPolicies(policies) ? subscribeGuardedTask : subscribeTask;
+  const parameters = typeof options.runName === 'string' ? parameterNames(fn) : [];
+  const definition: TaskDefinition = { fn, name, options: Object.freeze(options), policies, parameters };
   const callable = (...args: unknown[]) =>
-    new TaskRun<unknown>((subscriber) => subscribe(definition, args, subscriber), name);
+    new TaskRun<unknown>((subscriber) => subscribeCall(definition, args, subscriber, undefined), name);
   Object.setPrototypeOf(callable, taskMethods);
   Object.defineProperties(callable, {
     name: { value: name },
@@ -206,7 +264,11 @@ function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, policies: P
  * share one implementation of the policies. Values of an Observable task stream through as they come (a retried
  * attempt streams again from its start, as RxJS's `retry` does).
  */
-function subscribeGuardedTask(definition: TaskDefinition, args: unknown[], subscriber: Subscriber<unknown>): void {
+function subscribeGuardedTask(
+  definition: TaskDefinition,
+  args: unknown[],
+  subscriber: Subscriber<unknown>,
+): () => void {
   const settings: EngineSettings = {
     fn: definition.fn,
     name: definition.name,
@@ -222,15 +284,50 @@ function subscribeGuardedTask(definition: TaskDefinition, args: unknown[], subsc
     policies: definition.policies,
     indexed: false,
   };
-  takeAttempt(); // the task's own retry numbers its attempts
   const engine = new ParallelEngine(settings, new ArraySource([args]), new TaskRunSink(subscriber));
   subscriber.add(() => engine.dispose(abortReasonOr(cancellationReason)));
   engine.start();
+  return noop;
+}
+
+function noop(): void {}
+
+/**
+ * One call of a task: waits for the futures and TaskRuns among its arguments and in `waitFor`, then runs the
+ * function, directly or (with retry, timeout or limits) through the engine. `onStart` marks a future as running.
+ */
+function subscribeCall(
+  definition: TaskDefinition,
+  args: unknown[],
+  subscriber: Subscriber<unknown>,
+  onStart: (() => void) | undefined,
+): void {
+  // Read now: an operator's attempt number is only there while it subscribes.
+  const attempt = takeAttempt();
+  const start = (resolved: unknown[]) => {
+    onStart?.();
+    const teardown = hasPolicies(definition.policies)
+      ? subscribeGuardedTask(definition, resolved, subscriber)
+      : subscribeTask(definition, resolved, subscriber, attempt);
+    subscriber.add(teardown);
+  };
+  const waitFor = definition.options.waitFor ?? [];
+  if (waitFor.length === 0 && !hasDependencies(args)) {
+    start(args);
+    return;
+  }
+  const waiting = resolveDependencies(args, waitFor, start, (error) => subscriber.error(error));
+  subscriber.add(() => waiting.unsubscribe());
 }
 
 /** One run of the function: its own context, aborted only if the subscriber leaves before the output settles. */
-function subscribeTask(definition: TaskDefinition, args: unknown[], subscriber: Subscriber<unknown>): () => void {
-  const context = new RunContext(definition.name, undefined, takeAttempt());
+function subscribeTask(
+  definition: TaskDefinition,
+  args: unknown[],
+  subscriber: Subscriber<unknown>,
+  attempt: number,
+): () => void {
+  const context = new RunContext(definition.name, undefined, attempt);
   let settled = false;
   let inner: { unsubscribe(): void } | undefined;
   try {

@@ -1,6 +1,8 @@
 import { EmptyError, from, type SchedulerLike } from 'rxjs';
 import { RunContext } from '../context.js';
 import { TimeoutError } from '../errors.js';
+import type { ConcurrencyLimit } from '../policies/concurrency-limit.js';
+import { heldLimits, runHolding } from '../policies/limit-scope.js';
 import type { Policies } from '../policies/task-policies.js';
 import { TimeoutQueue } from '../policies/timeout-queue.js';
 import type { TaskFunction } from '../task-definition.js';
@@ -28,6 +30,10 @@ export const STREAMED: unique symbol = Symbol('streamed');
  */
 export class AttemptGuard {
   private readonly timeouts: TimeoutQueue<Slot> | undefined;
+  /** The concurrency limit to take a permit of, unless an ancestor of this run holds it already. */
+  private readonly permits: ConcurrencyLimit | undefined;
+  /** What the task's function holds while it runs: its ancestors' limits and its own. */
+  private readonly holding: ReadonlySet<ConcurrencyLimit> | undefined;
 
   constructor(
     private readonly policies: Policies,
@@ -36,9 +42,12 @@ export class AttemptGuard {
     private readonly fn: TaskFunction<unknown[]>,
     private readonly spread: boolean,
   ) {
-    const { timeout } = policies;
+    const { timeout, concurrency } = policies;
     this.timeouts =
       timeout === undefined ? undefined : new TimeoutQueue<Slot>(timeout, scheduler, (slot) => this.timedOut(slot));
+    const inherited = heldLimits();
+    this.permits = concurrency !== undefined && inherited?.has(concurrency) !== true ? concurrency : undefined;
+    this.holding = this.permits === undefined ? undefined : new Set([...(inherited ?? []), this.permits]);
   }
 
   /** Starts the item in the slot: its first attempt, once the rate limit allows. */
@@ -48,6 +57,9 @@ export class AttemptGuard {
 
   /** The run stopped: drop the slot's pending turn, backoff and deadline (the engine aborts its context). */
   cancel(slot: Slot): void {
+    slot.permitWaiter?.cancel();
+    slot.permitWaiter = undefined;
+    this.releasePermit(slot);
     slot.waiter?.cancel();
     slot.waiter = undefined;
     slot.retryTimer?.unsubscribe();
@@ -61,8 +73,24 @@ export class AttemptGuard {
     this.timeouts?.stop();
   }
 
+  /** The next attempt: a concurrency permit first, then a rate-limit token, then the run. */
   private request(slot: Slot): void {
     slot.retryTimer = undefined;
+    const permits = this.permits;
+    if (permits === undefined) {
+      this.requestToken(slot);
+      return;
+    }
+    slot.waiting = true;
+    slot.afterPermit ??= () => {
+      slot.permitWaiter = undefined;
+      slot.holdsPermit = true;
+      this.requestToken(slot);
+    };
+    slot.permitWaiter = permits.acquire(slot.afterPermit);
+  }
+
+  private requestToken(slot: Slot): void {
     const limiter = this.policies.limiter;
     if (limiter === undefined) {
       this.run(slot);
@@ -80,7 +108,10 @@ export class AttemptGuard {
     if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot);
     let output: unknown;
     try {
-      output = this.spread ? this.fn.apply(context, slot.item as unknown[]) : this.fn.call(context, slot.item);
+      output =
+        this.holding === undefined
+          ? this.call(slot, context)
+          : runHolding(this.holding, () => this.call(slot, context));
     } catch (error) {
       this.attemptEnded(slot, context, false, error);
       return;
@@ -98,6 +129,16 @@ export class AttemptGuard {
   }
 
   /** Like the engine's, the attempt's outcome counts once its subscription is torn down. */
+  private call(slot: Slot, context: RunContext): unknown {
+    return this.spread ? this.fn.apply(context, slot.item as unknown[]) : this.fn.call(context, slot.item);
+  }
+
+  private releasePermit(slot: Slot): void {
+    if (!slot.holdsPermit) return;
+    slot.holdsPermit = false;
+    this.permits?.release();
+  }
+
   private subscribe(slot: Slot, context: RunContext, output: Parameters<typeof from>[0]): void {
     const host = this.host;
     let hasValue = false;
@@ -134,6 +175,7 @@ export class AttemptGuard {
     if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
     slot.timeoutEntry = undefined;
     slot.inner = undefined;
+    this.releasePermit(slot);
     const retry = this.policies.retry;
     if (ok || retry === undefined) {
       slot.item = undefined;

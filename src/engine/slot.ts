@@ -1,5 +1,6 @@
 import type { Subscription } from 'rxjs';
 import type { RunContext } from '../context.js';
+import type { PermitWaiter } from '../policies/concurrency-limit.js';
 import type { RateWaiter } from '../policies/rate-limiter.js';
 import type { TimeoutEntry } from '../policies/timeout-queue.js';
 
@@ -28,6 +29,10 @@ export class Slot {
   timeoutEntry: TimeoutEntry<Slot> | undefined = undefined;
   /** Starts the slot's next attempt; made on first use by the guarded path. */
   startAttempt: (() => void) | undefined = undefined;
+  permitWaiter: PermitWaiter | undefined = undefined;
+  holdsPermit = false;
+  /** Goes on to the rate limit once a concurrency permit is held; made on first use. */
+  afterPermit: (() => void) | undefined = undefined;
 
   constructor(owner: SlotOwner) {
     this.onValue = (value) => owner.settle(this, true, value);

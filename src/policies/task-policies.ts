@@ -1,5 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { describe } from '../validate.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
 import { type RetryOptions, RetryPolicy } from './retry-policy.js';
 
@@ -17,19 +18,30 @@ export interface PolicyOptions {
    * (as a task option: shared by all its calls) or of the map's own (as a map option).
    */
   rateLimit?: RateLimiter | RateLimitOptions;
+  /**
+   * Holds a permit of a shared {@link ConcurrencyLimit} while each attempt runs, or of the limit registered under this
+   * name with `ConcurrencyLimit.named` (Prefect's tag limits). Children borrow their ancestors' permits.
+   */
+  concurrencyLimit?: ConcurrencyLimit | string;
 }
 
 /** The option names above, for checking unknown keys. @internal */
-export const POLICY_OPTIONS = ['retry', 'timeout', 'rateLimit'] as const;
+export const POLICY_OPTIONS = ['retry', 'timeout', 'rateLimit', 'concurrencyLimit'] as const;
 
 /** Policies ready for the engine. @internal */
 export interface Policies {
   readonly retry: RetryPolicy | undefined;
   readonly timeout: number | undefined;
   readonly limiter: RateLimiter | undefined;
+  readonly concurrency: ConcurrencyLimit | undefined;
 }
 
-export const NO_POLICIES: Policies = { retry: undefined, timeout: undefined, limiter: undefined };
+export const NO_POLICIES: Policies = {
+  retry: undefined,
+  timeout: undefined,
+  limiter: undefined,
+  concurrency: undefined,
+};
 
 /**
  * Checks policy options and lays them over `inherited`: an option given here wins, one left out is inherited. A rate
@@ -41,7 +53,7 @@ export function resolvePolicies(
   inherited: Policies = NO_POLICIES,
   scheduler?: SchedulerLike,
 ): Policies {
-  const { retry, timeout, rateLimit } = options;
+  const { retry, timeout, rateLimit, concurrencyLimit } = options;
   if (retry !== undefined && (typeof retry !== 'object' || retry === null)) {
     throw new TypeError(`${where}: \`retry\` must be an object of retry options, got ${describe(retry)}`);
   }
@@ -54,6 +66,15 @@ export function resolvePolicies(
   if (rateLimit !== undefined && (typeof rateLimit !== 'object' || rateLimit === null)) {
     throw new TypeError(`${where}: \`rateLimit\` must be a RateLimiter or its options, got ${describe(rateLimit)}`);
   }
+  if (
+    concurrencyLimit !== undefined &&
+    typeof concurrencyLimit !== 'string' &&
+    !(concurrencyLimit instanceof ConcurrencyLimit)
+  ) {
+    throw new TypeError(
+      `${where}: \`concurrencyLimit\` must be a ConcurrencyLimit or a limit's name, got ${describe(concurrencyLimit)}`,
+    );
+  }
   return {
     retry: retry === undefined ? inherited.retry : new RetryPolicy(where, retry),
     timeout: timeout === undefined ? inherited.timeout : timeout === Number.POSITIVE_INFINITY ? undefined : timeout,
@@ -63,10 +84,21 @@ export function resolvePolicies(
         : rateLimit instanceof RateLimiter
           ? rateLimit
           : new RateLimiter({ scheduler, ...rateLimit }),
+    concurrency:
+      concurrencyLimit === undefined
+        ? inherited.concurrency
+        : typeof concurrencyLimit === 'string'
+          ? ConcurrencyLimit.named(concurrencyLimit)
+          : concurrencyLimit,
   };
 }
 
 /** True when any policy is set, so the engine takes its guarded path. @internal */
 export function hasPolicies(policies: Policies): boolean {
-  return policies.retry !== undefined || policies.timeout !== undefined || policies.limiter !== undefined;
+  return (
+    policies.retry !== undefined ||
+    policies.timeout !== undefined ||
+    policies.limiter !== undefined ||
+    policies.concurrency !== undefined
+  );
 }

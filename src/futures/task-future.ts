@@ -1,0 +1,157 @@
+import { AsyncSubject, asyncScheduler, Observable, type Subscriber, type Subscription } from 'rxjs';
+import { cancellationReason, TimeoutError } from '../errors.js';
+import { assertNonNegative, assertOptions } from '../validate.js';
+import { lastValue } from '../value-promises.js';
+
+/** Where a future is: waiting for its dependencies, running, or done one of three ways. */
+export type FutureState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** Options of {@link TaskFuture.result} and {@link TaskFuture.wait}. */
+export interface FutureWaitOptions {
+  /** Give up waiting after this many milliseconds (the future keeps running). */
+  timeout?: number;
+}
+
+const noop = () => {};
+
+/**
+ * A task that has been started: what `task.submit(...args)` returns (Prefect's `PrefectFuture`). Unlike a lazy
+ * TaskRun it runs at once, exactly once. It is awaitable (its value, or its error), subscribable (late subscribers get
+ * the outcome replayed; nothing runs again), and it can be passed as an argument to another task, which then waits
+ * for it. A failed future that nobody awaits never causes an unhandled rejection.
+ *
+ * @example
+ * ```ts
+ * import { task } from 'rxtask';
+ *
+ * const double = task(async (x: number) => x * 2);
+ * const future = double.submit(21); // already running
+ * console.log(future.state);                        // 'running'
+ * console.log(await future.result({ timeout: 1_000 })); // 42
+ * console.log(future.state, await future.wait());    // 'completed' 'completed'
+ * ```
+ */
+export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
+  /** The task's name. */
+  readonly name: string;
+  /** This run's name: the task's `runName` template filled in with the call's arguments, or the task's name. */
+  readonly runName: string;
+  private current: FutureState = 'pending';
+  private failure: unknown = undefined;
+  // Typed loosely so that a TaskFuture<R> stays assignable to TaskFuture<unknown>.
+  private readonly outcome: AsyncSubject<unknown>;
+  private readonly settled: Promise<T>;
+  private readonly subscription: Subscription;
+
+  /** @internal Starts `source` at once; `markRunning` is to be called when its function starts. */
+  constructor(source: (markRunning: () => void) => Observable<T>, name: string, runName: string) {
+    const outcome = new AsyncSubject<unknown>();
+    super((subscriber) => outcome.subscribe(subscriber as Subscriber<unknown>));
+    this.outcome = outcome;
+    this.name = name;
+    this.runName = runName;
+    this.settled = lastValue(outcome) as Promise<T>;
+    this.settled.catch(noop);
+    this.subscription = source(() => {
+      if (this.current === 'pending') this.current = 'running';
+    }).subscribe({
+      next: (value) => outcome.next(value),
+      error: (error: unknown) => this.finish('failed', error),
+      complete: () => this.finish('completed', undefined),
+    });
+  }
+
+  /** Where the future is now. */
+  get state(): FutureState {
+    return this.current;
+  }
+
+  /** True once it completed, failed or was cancelled. */
+  get done(): boolean {
+    return this.current === 'completed' || this.current === 'failed' || this.current === 'cancelled';
+  }
+
+  /** The error it failed or was cancelled with; `undefined` otherwise. */
+  get error(): unknown {
+    return this.failure;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a TaskFuture is awaitable by design.
+  then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.settled.then(onFulfilled, onRejected);
+  }
+
+  /**
+   * Resolves the value or rejects with the error; with `timeout`, rejects with a `TimeoutError` if the future is not
+   * done by then (the future keeps running).
+   */
+  result(options?: FutureWaitOptions): Promise<T> {
+    const timeout = checkTimeout('TaskFuture.result', options);
+    if (timeout === undefined) return this.settled.then((value) => value);
+    return new Promise<T>((resolve, reject) => {
+      const timer = asyncScheduler.schedule(
+        () => reject(new TimeoutError(`${this.runName} did not finish within ${timeout} ms`, timeout, this.name)),
+        timeout,
+      );
+      this.settled.then(
+        (value) => {
+          timer.unsubscribe();
+          resolve(value);
+        },
+        (error: unknown) => {
+          timer.unsubscribe();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Resolves the state once the future is done, or when `timeout` passes; never rejects, even for a failure. */
+  wait(options?: FutureWaitOptions): Promise<FutureState> {
+    const timeout = checkTimeout('TaskFuture.wait', options);
+    return new Promise<FutureState>((resolve) => {
+      const timer = timeout === undefined ? undefined : asyncScheduler.schedule(() => resolve(this.current), timeout);
+      const done = () => {
+        timer?.unsubscribe();
+        resolve(this.current);
+      };
+      this.settled.then(done, done);
+    });
+  }
+
+  /**
+   * Cancels the future: its task's signal is aborted and it fails with an `AbortError`. Returns false when it was
+   * already done.
+   */
+  cancel(): boolean {
+    if (this.done) return false;
+    this.finish('cancelled', cancellationReason('The future was cancelled'));
+    this.subscription.unsubscribe();
+    return true;
+  }
+
+  private finish(state: 'completed' | 'failed' | 'cancelled', error: unknown): void {
+    if (this.done) return;
+    this.current = state;
+    if (state === 'completed') {
+      this.outcome.complete();
+      return;
+    }
+    this.failure = error;
+    this.outcome.error(error);
+  }
+}
+
+function checkTimeout(where: string, options: FutureWaitOptions | undefined): number | undefined {
+  const checked = assertOptions<FutureWaitOptions>(where, options, ['timeout']);
+  assertNonNegative(where, 'timeout', checked?.timeout);
+  return checked?.timeout;
+}
+
+/** True for a TaskFuture. @internal */
+export function isTaskFuture(value: unknown): value is TaskFuture<unknown> {
+  return value instanceof TaskFuture;
+}
