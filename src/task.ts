@@ -60,8 +60,11 @@ export type SubmitArguments<A extends unknown[]> = {
  * ```
  */
 export interface Task<A extends unknown[], R, Output = unknown> {
-  /** Returns a lazy run of the function with these arguments: nothing runs until it is subscribed or awaited. */
-  (...args: A): TaskRun<R>;
+  /**
+   * Returns a lazy run of the function with these arguments: nothing runs until it is subscribed or awaited. An
+   * argument may be a future or run of its value, waited for first (see `submit`).
+   */
+  (...args: SubmitArguments<A>): TaskRun<R>;
   /** The task's name: `options.name`, else the function's name, else `'anonymous'`. */
   readonly name: string;
   /** The options this task was made with. */

@@ -1,6 +1,6 @@
 import { type Observable, of } from 'rxjs';
 import { describe, expectTypeOf, it } from 'vitest';
-import { gather, type Task, type TaskContext, type TaskRun, task } from '../src/index.js';
+import { gather, type Task, type TaskContext, type TaskFuture, type TaskRun, task, wait } from '../src/index.js';
 
 describe('task types', () => {
   it('keeps the parameter and result types', () => {
@@ -14,7 +14,7 @@ describe('task types', () => {
   });
 
   it('unwraps sync values and Observables', () => {
-    expectTypeOf(task((a: string, b?: number) => a.length + (b ?? 0))).parameters.toEqualTypeOf<
+    expectTypeOf(task((a: string, b?: number) => a.length + (b ?? 0)).forward).parameters.toEqualTypeOf<
       [a: string, b?: number]
     >();
     expectTypeOf(task(() => of(1, 2))()).toEqualTypeOf<TaskRun<number>>();
@@ -41,5 +41,20 @@ describe('task types', () => {
     expectTypeOf(await gather(n(), Promise.resolve(true), { returnErrors: true })).toEqualTypeOf<
       [number | Error, boolean | Error]
     >();
+  });
+});
+
+describe('future types', () => {
+  it('types submit, and accepts futures and runs where values go', async () => {
+    const double = task(async (x: number) => x * 2);
+    const future = double.submit(1);
+    expectTypeOf(future).toEqualTypeOf<TaskFuture<number>>();
+    expectTypeOf(await future).toEqualTypeOf<number>();
+    double(future);
+    double.submit(double(2));
+    // @ts-expect-error a future of a string is not a number
+    double(task(() => 'x').submit());
+    const { done } = await wait([future]);
+    expectTypeOf(done).toEqualTypeOf<TaskFuture<number>[]>();
   });
 });
