@@ -31,6 +31,23 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** Runs `body` under fake timers, advancing them until it settles, so orderings by delay are exact. */
+async function inVirtualTime<T>(body: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers();
+  const pending = body();
+  let settled = false;
+  pending.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  try {
+    while (!settled) await vi.advanceTimersByTimeAsync(1);
+    return await pending;
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 describe('TaskFuture', () => {
   it('starts at once, unlike a TaskRun, and runs exactly once', async () => {
     const fn = vi.fn(async (x: number) => x + 1);
@@ -127,10 +144,13 @@ describe('wait and asCompleted', () => {
   });
 
   it('asCompleted yields each future once, in completion order, as an AsyncIterable and an Observable', async () => {
-    const futures = [delayed.submit(30), delayed.submit(10), delayed.submit(20)];
-    const order: number[] = [];
-    for await (const future of asCompleted(futures)) order.push(await future);
-    expect(order).toEqual([10, 20, 30]);
+    const futures = await inVirtualTime(async () => {
+      const started = [delayed.submit(30), delayed.submit(10), delayed.submit(20)];
+      const order: number[] = [];
+      for await (const future of asCompleted(started)) order.push(await future);
+      expect(order).toEqual([10, 20, 30]);
+      return started;
+    });
     const again = await lastValueFrom(asCompleted(futures).pipe(toArray()));
     expect(again).toHaveLength(3);
     expect(new Set(again).size).toBe(3);
@@ -185,11 +205,13 @@ describe('dependencies', () => {
       await sleep(ms);
       order.push(label);
     });
-    const a = step.submit('a', 20);
-    const b = step.submit('b', 10);
-    const c = step.with({ waitFor: [a, b] }).submit('c', 0);
-    expect(c.state).toBe('pending');
-    await c;
+    await inVirtualTime(async () => {
+      const a = step.submit('a', 20);
+      const b = step.submit('b', 10);
+      const c = step.with({ waitFor: [a, b] }).submit('c', 0);
+      expect(c.state).toBe('pending');
+      await c;
+    });
     expect(order).toEqual(['b', 'a', 'c']);
     const after = step.with({ waitFor: [failing.submit('no')] }).submit('d', 0);
     await expect(after).rejects.toBeInstanceOf(UpstreamError);
@@ -246,10 +268,12 @@ describe('taskGroup', () => {
       finished.push(ms);
       return ms * 2;
     });
-    const result = await taskGroup(async (group) => {
-      group.start(work, 20); // not awaited by the body: the group still waits for it
-      return group.start(work, 1);
-    });
+    const result = await inVirtualTime(() =>
+      taskGroup(async (group) => {
+        group.start(work, 20); // not awaited by the body: the group still waits for it
+        return group.start(work, 1);
+      }),
+    );
     expect(result).toBe(2);
     expect(finished).toEqual([1, 20]);
   });

@@ -51,9 +51,12 @@ describe('parallelMap: results', () => {
   });
 
   it('streams ItemResults in completion order', async () => {
-    const items = await lastValueFrom(
+    vi.useFakeTimers();
+    const pending = lastValueFrom(
       parallelMap((ms: number) => sleep(ms).then(() => ms), [30, 10, 20], { concurrency: 3 }).pipe(toArray()),
     );
+    await vi.advanceTimersByTimeAsync(30);
+    const items = await pending;
     expect(items.map((item) => item.index)).toEqual([1, 2, 0]);
     expect(items[0]).toMatchObject({ index: 1, ok: true, value: 10, attempts: 1 });
     expect(items.every((item) => typeof item.durationMs === 'number' && item.durationMs >= 0)).toBe(true);

@@ -100,8 +100,8 @@ describe('RateLimiter', () => {
   });
 
   it('wait() resolves in turn, and an aborted wait rejects and consumes nothing', async () => {
-    const limiter = new RateLimiter({ limit: 1000, interval: 'second' });
-    await limiter.wait();
+    const limiter = new RateLimiter({ limit: 1, interval: 'hour' });
+    await limiter.wait(); // the hour's one token: the next wait must queue
     const controller = new AbortController();
     const waiting = limiter.wait(controller.signal);
     controller.abort(new Error('gave up'));

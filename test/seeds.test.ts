@@ -2,7 +2,7 @@
  * Every Prefect and Flyte example of ../shared/seeds/ (000 to 003), written in rxtask in about as many lines, with
  * what the original prints or returns asserted. Sleeps are milliseconds where the originals use seconds.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ConcurrencyLimit,
   gather,
@@ -15,6 +15,27 @@ import {
 } from '../src/index.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Runs `body` under fake timers, advancing them until it settles: timing-sensitive examples run in virtual time. */
+async function inVirtualTime<T>(body: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers();
+  const pending = body();
+  let settled = false;
+  pending.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  try {
+    while (!settled) await vi.advanceTimersByTimeAsync(1);
+    return await pending;
+  } finally {
+    vi.useRealTimers();
+  }
+}
 
 describe('Flyte 2: parallelism and async (seed 000)', () => {
   const processItem = task((x: number) => x * 2);
@@ -187,7 +208,7 @@ describe('Prefect: task runners, futures and maps (seed 003)', () => {
     log.length = 0;
     const floors: TaskFuture<void>[] = [];
     for (let floor = 10; floor > 0; floor--) floors.push(stopAtFloor.submit(floor));
-    const { done } = await wait(floors);
+    const { done } = await inVirtualTime(() => wait(floors));
     expect(done).toHaveLength(10);
     expect(log.filter((line) => line.startsWith('elevator stops')).at(-1)).toBe('elevator stops on floor 10');
   });
