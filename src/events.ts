@@ -63,7 +63,10 @@ export class EventTargets {
   ) {}
 
   /** The targets of a run, or `undefined` when nobody listens (so the run reports nothing at all). */
-  static of(run: Subject<RunEvent> | undefined, onEvent: ((event: RunEvent) => void) | undefined): EventTargets | undefined {
+  static of(
+    run: Subject<RunEvent> | undefined,
+    onEvent: ((event: RunEvent) => void) | undefined,
+  ): EventTargets | undefined {
     const global = hub.observed;
     const runObserved = run?.observed === true;
     if (!global && !runObserved && onEvent === undefined) return undefined;

@@ -13,6 +13,7 @@ export {
   TimeoutError,
   UpstreamError,
 } from './errors.js';
+export { events$, type RunEvent, type RunEventBase, type RunEventType } from './events.js';
 export { AllowFailure, allowFailure } from './futures/dependencies.js';
 export { type FutureState, type FutureWaitOptions, TaskFuture } from './futures/task-future.js';
 export { type TaskGroup, type TaskGroupOptions, taskGroup } from './futures/task-group.js';

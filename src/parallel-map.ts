@@ -1,4 +1,4 @@
-import { asyncScheduler, from, type Observable, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, from, type Observable, type SchedulerLike, type Subject } from 'rxjs';
 import type { TaskContext } from './context.js';
 import type { EngineSettings } from './engine/engine.js';
 import {
@@ -8,9 +8,11 @@ import {
   IteratorSource,
   ObservableSource,
 } from './engine/sources.js';
+import type { RunEvent } from './events.js';
 import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';
 import { POLICY_OPTIONS, type PolicyOptions, resolvePolicies } from './policies/task-policies.js';
+import { runNamer } from './run-name.js';
 import { type TaskFunction, toDefinition } from './task-definition.js';
 import { isObservableLike, type TaskResult } from './task-output.js';
 import type { TaskRun } from './task-run.js';
@@ -56,10 +58,13 @@ export interface ParallelOptions extends PolicyOptions {
   bufferSize?: number;
   /** Where time comes from (the deadline, durations). Default `asyncScheduler`; pass a `TestScheduler` in tests. */
   scheduler?: SchedulerLike;
+  /** Called with each of this map's events (see `RunEvent`); replaces the task's own `onEvent`. */
+  onEvent?: (event: RunEvent) => void;
 }
 
 /** The names of every map option. @internal */
 export const PARALLEL_OPTION_NAMES = [
+  'onEvent',
   ...POLICY_OPTIONS,
   'concurrency',
   'ordered',
@@ -140,6 +145,7 @@ export function createRun(
     throw new RangeError(`${where}: \`window\` (${window}) must be at least \`concurrency\` (${concurrency})`);
   }
   const bufferSize = checked.bufferSize ?? DEFAULT_BUFFER_SIZE;
+  const runEvents: { subject: Subject<RunEvent> | undefined } = { subject: undefined };
   const settings: EngineSettings = {
     fn: definition.fn as TaskFunction<unknown[]>,
     name: definition.name,
@@ -154,9 +160,13 @@ export function createRun(
     batchedClock: checked.scheduler === undefined,
     policies: resolvePolicies(where, checked, definition.policies, checked.scheduler),
     indexed: true,
+    onEvent: checked.onEvent ?? definition.options.onEvent,
+    runEvents,
+    runName: runNamer(definition, spread),
   };
   return new ParallelRun({
     settings,
+    runEvents,
     ordered: checked.ordered === true,
     createSource: () => createSource(items, bufferSize),
   });
@@ -192,6 +202,7 @@ export function checkParallelOptions(where: string, options: unknown): ParallelO
   assertNonNegative(where, 'deadline', checked.deadline);
   assertSignal(where, 'signal', checked.signal);
   if (checked.onProgress !== undefined) assertFunction(where, 'onProgress', checked.onProgress);
+  if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
   if (checked.scheduler !== undefined && typeof checked.scheduler?.now !== 'function') {
     throw new TypeError(`${where}: \`scheduler\` must be an RxJS SchedulerLike, got ${describe(checked.scheduler)}`);
   }

@@ -1,4 +1,4 @@
-import { Observable, type Subscriber } from 'rxjs';
+import { Observable, Subject, type Subscriber } from 'rxjs';
 import { abortReasonOr } from './ambient.js';
 import { type EngineSettings, type EngineSink, ParallelEngine } from './engine/engine.js';
 import { IteratorSink } from './engine/iterator-sink.js';
@@ -6,12 +6,15 @@ import { ObserverSink } from './engine/observer-sink.js';
 import { ResultCollector } from './engine/result-collector.js';
 import type { ItemSource } from './engine/sources.js';
 import { cancellationReason } from './errors.js';
+import type { RunEvent } from './events.js';
 import type { ItemResult } from './item-result.js';
 import type { ParallelResult } from './parallel-result.js';
 
 /** Everything a run needs, fixed at the call; each subscription, await or loop makes its own engine from it. @internal */
 export interface RunPlan {
   readonly settings: EngineSettings;
+  /** Holds the run's event stream once `events$` is first read; every later execution reports to it. */
+  readonly runEvents: { subject: Subject<RunEvent> | undefined };
   readonly ordered: boolean;
   readonly createSource: () => ItemSource<unknown>;
 }
@@ -46,6 +49,15 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
   constructor(plan: RunPlan) {
     super((subscriber) => subscribeRun(plan, subscriber));
     this.plan = plan;
+  }
+
+  /**
+   * The events of this run's executions (each subscription, await or loop): `queued`, `started`, `retrying`,
+   * `succeeded`, `failed`, `cancelled` and `progress`. Subscribe before the run starts.
+   */
+  get events$(): Observable<RunEvent> {
+    this.plan.runEvents.subject ??= new Subject<RunEvent>();
+    return this.plan.runEvents.subject.asObservable();
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a ParallelRun is awaitable by design.

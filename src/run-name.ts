@@ -53,3 +53,18 @@ export function assertRunName(where: string, runName: unknown): void {
     throw new TypeError(`${where}: \`runName\` must be a template string or a function, got ${describe(runName)}`);
   }
 }
+
+/** What names an item's run: the task's template over the item (its arguments when `spread`). @internal */
+export function runNamer(
+  definition: {
+    readonly name: string;
+    readonly options: { readonly runName?: RunName };
+    readonly parameters: readonly string[];
+  },
+  spread: boolean,
+): (item: unknown) => string {
+  const { runName } = definition.options;
+  if (runName === undefined) return () => definition.name;
+  return (item) =>
+    formatRunName(runName, definition.name, definition.parameters, spread ? (item as unknown[]) : [item]);
+}

@@ -1,4 +1,5 @@
 import type { TaskContext } from './context.js';
+import type { RunEvent } from './events.js';
 import { NO_POLICIES, type Policies, type PolicyOptions } from './policies/task-policies.js';
 import type { RunName } from './run-name.js';
 
@@ -19,6 +20,8 @@ export interface TaskOptions extends PolicyOptions {
   runName?: RunName;
   /** Futures or runs to wait for before starting, though no data passes between them (Prefect's `wait_for`). */
   waitFor?: readonly unknown[];
+  /** Called with each of this task's events (see `RunEvent`); a map's own `onEvent` replaces it for that map. */
+  onEvent?: (event: RunEvent) => void;
 }
 
 /** What a task is made of; the engine runs the function directly, without a TaskRun per item. @internal */

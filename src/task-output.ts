@@ -52,17 +52,17 @@ export function isStreamedOutput(value: unknown): value is Observable<unknown> {
 export function deliverOutput<T>(
   output: unknown,
   subscriber: Subscriber<T>,
-  onSettle: () => void,
+  onSettle: (ok: boolean, error?: unknown) => void,
 ): { unsubscribe(): void } | undefined {
   if (isStreamedOutput(output)) {
     return from(output as Observable<T>).subscribe({
       next: (value) => subscriber.next(value),
       error: (error: unknown) => {
-        onSettle();
+        onSettle(false, error);
         subscriber.error(error);
       },
       complete: () => {
-        onSettle();
+        onSettle(true);
         subscriber.complete();
       },
     });
@@ -70,18 +70,18 @@ export function deliverOutput<T>(
   if (isPromiseLike(output)) {
     output.then(
       (value) => {
-        onSettle();
+        onSettle(true);
         subscriber.next(value as T);
         subscriber.complete();
       },
       (error: unknown) => {
-        onSettle();
+        onSettle(false, error);
         subscriber.error(error);
       },
     );
     return undefined;
   }
-  onSettle();
+  onSettle(true);
   subscriber.next(output as T);
   subscriber.complete();
   return undefined;

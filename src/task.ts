@@ -5,6 +5,7 @@ import { type EngineSettings, ParallelEngine } from './engine/engine.js';
 import { ArraySource } from './engine/sources.js';
 import { TaskRunSink } from './engine/task-run-sink.js';
 import { cancellationReason } from './errors.js';
+import { EventTargets } from './events.js';
 import { type AllowFailure, hasDependencies, resolveDependencies } from './futures/dependencies.js';
 import { TaskFuture } from './futures/task-future.js';
 import type { ItemResult } from './item-result.js';
@@ -12,7 +13,7 @@ import { assertMapArgument, Unmapped, zipArguments } from './map-arguments.js';
 import { assertItems, createRun, type MapInput, PARALLEL_OPTION_NAMES, type ParallelOptions } from './parallel-map.js';
 import type { ParallelRun } from './parallel-run.js';
 import { hasPolicies, POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
-import { assertRunName, formatRunName, parameterNames } from './run-name.js';
+import { assertRunName, formatRunName, parameterNames, runNamer } from './run-name.js';
 import {
   definitionOf,
   TASK_DEFINITION,
@@ -26,7 +27,7 @@ import { assertFunction, assertOptions, assertString, describe } from './validat
 
 export type { TaskFunction, TaskOptions };
 
-const TASK_OPTIONS = ['name', 'runName', 'waitFor', ...POLICY_OPTIONS] as const;
+const TASK_OPTIONS = ['name', 'runName', 'waitFor', 'onEvent', ...POLICY_OPTIONS] as const;
 
 /**
  * The arguments of `task.map` for a task of parameters `A`: per parameter, an iterable to map over, or one value for
@@ -137,6 +138,7 @@ function checkTaskOptions(where: string, options: unknown): TaskOptions {
   const checked = assertOptions<TaskOptions>(where, options, TASK_OPTIONS) ?? {};
   assertString(where, 'name', checked.name);
   assertRunName(where, checked.runName);
+  if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
   if (checked.waitFor !== undefined) {
     if (!Array.isArray(checked.waitFor)) {
       throw new TypeError(
@@ -286,6 +288,9 @@ function subscribeGuardedTask(
     batchedClock: false,
     policies: definition.policies,
     indexed: false,
+    onEvent: definition.options.onEvent,
+    runEvents: undefined,
+    runName: runNamer(definition, true),
   };
   const engine = new ParallelEngine(settings, new ArraySource([args]), new TaskRunSink(subscriber));
   subscriber.add(() => engine.dispose(abortReasonOr(cancellationReason)));
@@ -331,18 +336,43 @@ function subscribeTask(
   attempt: number,
 ): () => void {
   const context = new RunContext(definition.name, undefined, attempt);
+  const events = EventTargets.of(undefined, definition.options.onEvent);
+  const report = events === undefined ? undefined : callReporter(events, definition, args, attempt);
+  report?.('queued');
+  report?.('started');
   let settled = false;
   let inner: { unsubscribe(): void } | undefined;
-  try {
-    inner = deliverOutput(definition.fn.apply(context, args), subscriber, () => {
-      settled = true;
-    });
-  } catch (error) {
+  const onSettle = (ok: boolean, error?: unknown) => {
     settled = true;
+    report?.(ok ? 'succeeded' : 'failed', error);
+  };
+  try {
+    inner = deliverOutput(definition.fn.apply(context, args), subscriber, onSettle);
+  } catch (error) {
+    onSettle(false, error);
     subscriber.error(error);
   }
   return () => {
-    if (!settled) context.abort(abortReasonOr(cancellationReason));
+    if (!settled) {
+      const reason = abortReasonOr(cancellationReason);
+      context.abort(reason);
+      report?.('cancelled', reason);
+    }
     inner?.unsubscribe();
+  };
+}
+
+/** Reports one direct call's events; made only when someone listens. */
+function callReporter(events: EventTargets, definition: TaskDefinition, args: unknown[], attempt: number) {
+  const runName = formatRunName(definition.options.runName, definition.name, definition.parameters, args);
+  const startedAt = asyncScheduler.now();
+  return (type: 'queued' | 'started' | 'succeeded' | 'failed' | 'cancelled', error?: unknown) => {
+    const time = asyncScheduler.now();
+    const base = { task: definition.name, runName, index: undefined, attempt, time };
+    const durationMs = time - startedAt;
+    if (type === 'succeeded') events.emit({ ...base, type, durationMs });
+    else if (type === 'failed') events.emit({ ...base, type, error, durationMs });
+    else if (type === 'cancelled') events.emit({ ...base, type, reason: error, durationMs });
+    else events.emit({ ...base, type });
   };
 }

@@ -18,6 +18,8 @@ export interface GuardHost {
   streamValue(value: unknown): void;
   /** True when the sink streams an Observable task's values as they come. */
   readonly streamsValues: boolean;
+  attemptStarted(slot: Slot, context: RunContext): void;
+  attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): void;
 }
 
 /** What an Observable task settles with when its values were streamed already. @internal */
@@ -105,6 +107,7 @@ export class AttemptGuard {
     slot.waiting = false;
     slot.waiter = undefined;
     const context = slot.context as RunContext;
+    this.host.attemptStarted(slot, context);
     if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot);
     let output: unknown;
     try {
@@ -189,6 +192,7 @@ export class AttemptGuard {
       this.host.settle(slot, false, decision.error);
       return;
     }
+    this.host.attemptRetrying(slot, context, valueOrError, decision.delayMs);
     slot.context = new RunContext(context.name, context.index, context.attempt + 1);
     slot.waiting = true;
     slot.retryTimer = this.scheduler.schedule(() => this.request(slot), decision.delayMs);

@@ -1,6 +1,7 @@
-import { EmptyError, from, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { EmptyError, from, type Observable, type SchedulerLike, type Subject, type Subscription } from 'rxjs';
 import { RunContext } from '../context.js';
 import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
+import { EventTargets, type RunEvent } from '../events.js';
 import { hasPolicies, type Policies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
 import { isPromiseLike, isStreamedOutput } from '../task-output.js';
@@ -52,6 +53,12 @@ export interface EngineSettings {
   readonly policies: Policies;
   /** Give the function its item's index (false for a single task call, whose context has none). */
   readonly indexed: boolean;
+  /** The `onEvent` option. */
+  readonly onEvent: ((event: RunEvent) => void) | undefined;
+  /** The run's own event stream (`run.events$`), once someone has asked for it. */
+  readonly runEvents: { readonly subject: Subject<RunEvent> | undefined } | undefined;
+  /** Names an item's run, for events. */
+  readonly runName: (item: unknown) => string;
 }
 
 /**
@@ -71,6 +78,8 @@ export class ParallelEngine implements SlotOwner, GuardHost {
   private readonly indexed: boolean;
   private readonly clock: BatchClock;
   private readonly guard: AttemptGuard | undefined;
+  /** Where events go, or `undefined` when nobody listens: then no event is built. */
+  private readonly events: EventTargets | undefined;
   readonly streamsValues: boolean;
   private readonly slots: Slot[] = [];
   private readonly freeSlots: Slot[] = [];
@@ -103,6 +112,7 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     this.indexed = settings.indexed;
     this.clock = new BatchClock(settings.scheduler, settings.batchedClock);
     this.streamsValues = sink.streamsValues === true;
+    this.events = EventTargets.of(settings.runEvents?.subject, settings.onEvent);
     this.guard = hasPolicies(settings.policies)
       ? new AttemptGuard(settings.policies, this, settings.scheduler, settings.fn, settings.spread)
       : undefined;
@@ -178,6 +188,11 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     slot.context = context;
     slot.startedAt = this.clock.now();
     this.running += 1;
+    if (this.events !== undefined) {
+      slot.runName = this.settings.runName(item);
+      this.emit('queued', slot, context);
+      if (this.guard === undefined) this.emit('started', slot, context);
+    }
     if (this.guard !== undefined) {
       slot.item = item;
       this.guard.begin(slot);
@@ -249,8 +264,47 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     slot.inner = undefined;
     this.freeSlots.push(slot);
     this.running -= 1;
-    this.record(this.indexOf(context), ok, valueOrError, context.attempt, this.clock.now() - slot.startedAt);
+    const durationMs = this.clock.now() - slot.startedAt;
+    if (this.events !== undefined) this.emitEnd(ok ? 'succeeded' : 'failed', slot, context, valueOrError, durationMs);
+    this.record(this.indexOf(context), ok, valueOrError, context.attempt, durationMs);
     this.pump();
+  }
+
+  /** An attempt of the guarded path started. */
+  attemptStarted(slot: Slot, context: RunContext): void {
+    if (this.events !== undefined) this.emit('started', slot, context);
+  }
+
+  /** An attempt of the guarded path failed and will be retried. */
+  attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): void {
+    this.events?.emit({ ...this.eventBase(slot, context), type: 'retrying', error, delayMs });
+  }
+
+  private emit(type: 'queued' | 'started', slot: Slot, context: RunContext): void {
+    this.events?.emit({ ...this.eventBase(slot, context), type });
+  }
+
+  private emitEnd(
+    type: 'succeeded' | 'failed' | 'cancelled',
+    slot: Slot,
+    context: RunContext,
+    valueOrError: unknown,
+    durationMs: number,
+  ): void {
+    const base = this.eventBase(slot, context);
+    if (type === 'succeeded') this.events?.emit({ ...base, type, durationMs });
+    else if (type === 'failed') this.events?.emit({ ...base, type, error: valueOrError, durationMs });
+    else this.events?.emit({ ...base, type, reason: valueOrError, durationMs });
+  }
+
+  private eventBase(slot: Slot, context: RunContext) {
+    return {
+      task: this.name,
+      runName: slot.runName,
+      index: context.index,
+      attempt: context.attempt,
+      time: this.settings.scheduler.now(),
+    };
   }
 
   /** The item's index: its context's, or (for a single call, whose context has none) 0. */
@@ -265,12 +319,27 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     if (this.selfDelivering) this.delivered += 1;
     if (this.ended) return;
     const onProgress = this.settings.onProgress;
-    if (onProgress !== undefined) {
+    if (onProgress !== undefined || this.events !== undefined) {
+      const total = this.source.size ?? this.admitted + this.source.remaining();
       try {
-        onProgress(this.settled, this.source.size ?? this.admitted + this.source.remaining());
+        onProgress?.(this.settled, total);
       } catch (error) {
         this.fail(error);
         return;
+      }
+      if (this.events !== undefined) {
+        const time = this.settings.scheduler.now();
+        const task = this.name;
+        this.events.emit({
+          type: 'progress',
+          task,
+          runName: task,
+          index: undefined,
+          attempt: 0,
+          time,
+          done: this.settled,
+          total,
+        });
       }
     }
     if (!ok && this.failures >= this.maxErrors) this.finish('aborted');
@@ -324,6 +393,7 @@ export class ParallelEngine implements SlotOwner, GuardHost {
       context.abort(reason);
       slot.inner?.unsubscribe();
       slot.inner = undefined;
+      if (this.events !== undefined) this.emitEnd('cancelled', slot, context, reason, now - slot.startedAt);
       if (report) {
         this.settled += 1;
         this.failures += 1;

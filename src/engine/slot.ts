@@ -33,6 +33,8 @@ export class Slot {
   holdsPermit = false;
   /** Goes on to the rate limit once a concurrency permit is held; made on first use. */
   afterPermit: (() => void) | undefined = undefined;
+  /** The item's run name, set only when someone listens to events. */
+  runName = '';
 
   constructor(owner: SlotOwner) {
     this.onValue = (value) => owner.settle(this, true, value);
