@@ -65,6 +65,7 @@ const bar = new SingleBar({
   barCompleteChar: '█',
   barIncompleteChar: '░',
   hideCursor: true,
+  stream: process.stdout,
 });
 let retries = 0;
 let failed = 0;
