@@ -20,7 +20,8 @@ const { values: flags } = parseArgs({
 const itemCount = Number(flags.items);
 const concurrency = Number(flags.concurrency);
 const ratePerSecond = Number(flags.rate);
-if (!Number.isInteger(itemCount) || itemCount < 1) throw new RangeError(`--items must be a positive integer, got ${flags.items}`);
+if (!Number.isInteger(itemCount) || itemCount < 1)
+  throw new RangeError(`--items must be a positive integer, got ${flags.items}`);
 
 /** A deterministic stand-in for randomness, so every run of the demo tells the same story. */
 function noise(seed: number): number {
@@ -85,7 +86,9 @@ const onEvent = (event: RunEvent) => {
   const tenth = Math.floor((event.done / event.total) * 10);
   if (tenth > lastPrinted) {
     lastPrinted = tenth;
-    console.log(`progress ${event.done}/${event.total} (${tenth * 10}%), ${rateNow(event.done)}/s, retries ${retries}, failed ${failed}`);
+    console.log(
+      `progress ${event.done}/${event.total} (${tenth * 10}%), ${rateNow(event.done)}/s, retries ${retries}, failed ${failed}`,
+    );
   }
 };
 
@@ -112,7 +115,11 @@ console.table({
   succeeded: { value: result.successes().length },
   failed: { value: result.failures().length },
   retries: { value: retries },
-  'items by attempts': { value: Object.entries(attempts).map(([n, count]) => `${count}×${n}`).join(', ') },
+  'items by attempts': {
+    value: Object.entries(attempts)
+      .map(([n, count]) => `${count}×${n}`)
+      .join(', '),
+  },
   'duration p50 / p95 (ms)': { value: `${percentile(0.5)} / ${percentile(0.95)}` },
   'achieved rate (/s)': { value: (result.total / seconds).toFixed(1) },
   downloaded: { value: `${(bytes / 1024).toFixed(0)} KiB` },

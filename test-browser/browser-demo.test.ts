@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, resolve } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * End to end: builds examples/browser with Vite, serves it on loopback and drives it in Debian's Chromium through
+ * playwright-core (never a downloaded browser).
+ */
+const root = resolve(__dirname, '..');
+const demo = join(root, 'examples', 'browser');
+const dist = join(demo, 'dist');
+const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+let server: Server;
+let browser: Browser;
+let url: string;
+
+function chromiumPath(): string {
+  try {
+    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('Chromium is not on the PATH: install Debian’s package with `apt-get install -y chromium`');
+  }
+}
+
+beforeAll(async () => {
+  await build({ configFile: join(demo, 'vite.config.ts'), logLevel: 'silent' });
+  server = createServer(async (request, response) => {
+    const path = request.url === '/' ? '/index.html' : (request.url ?? '/');
+    try {
+      const body = await readFile(join(dist, path.split('?')[0]));
+      response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((closed) => server?.close(closed));
+});
+
+async function open(): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(url);
+  return page;
+}
+
+const count = (page: Page, selector: string) => page.locator(selector).count();
+
+describe('the browser demo in Chromium', () => {
+  it('shows results as they arrive, before the run finishes, and reaches 100%', async () => {
+    const page = await open();
+    await page.click('#start');
+    await page.waitForSelector('#results li');
+    // The first results are on the page while the run is still going.
+    expect(await page.textContent('#status')).toBe('running');
+    expect(await page.evaluate(() => (document.getElementById('progress') as HTMLProgressElement).value)).toBeLessThan(
+      100,
+    );
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'completed', undefined, {
+      timeout: 20_000,
+    });
+    expect(await page.evaluate(() => (document.getElementById('progress') as HTMLProgressElement).value)).toBe(100);
+    expect(await count(page, '#results li')).toBe(40);
+    expect(await count(page, '#results li.failed')).toBe(5);
+    await page.close();
+  });
+
+  it('stops new results when Cancel is pressed', async () => {
+    const page = await open();
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelectorAll('#results li').length >= 3);
+    await page.click('#cancel');
+    const atCancel = await count(page, '#results li');
+    expect(await page.textContent('#status')).toBe('cancelled');
+    await page.waitForTimeout(1_500); // longer than any request: a request still running would have answered
+    expect(await count(page, '#results li')).toBe(atCancel);
+    expect(atCancel).toBeLessThan(40);
+    await page.close();
+  });
+});
