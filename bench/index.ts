@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parallelMap } from '../src/index.js';
+import { events$, parallelMap } from '../src/index.js';
 import { contenders, noop } from './contenders.js';
 import { CONCURRENCIES, SIZES } from './grid.js';
 
@@ -73,6 +73,31 @@ async function rateAccuracy(limit: number, burst: number, count: number): Promis
   return { achieved, ratio: achieved / limit };
 }
 
+/** The cost of events: the same map with nobody listening, and with a listener on `events$`. */
+async function eventsCost(): Promise<{ silentUs: number; listenedUs: number }> {
+  const items = Array.from({ length: 1e6 }, (_, i) => i);
+  const median = async (run: () => Promise<unknown>) => {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      gc();
+      const started = performance.now();
+      await run();
+      times.push(performance.now() - started);
+    }
+    return (times.sort((a, b) => a - b)[1] * 1000) / items.length;
+  };
+  await median(() => parallelMap(noop, items.slice(0, 1e4), { concurrency: 16 }).then((r) => r));
+  const silentUs = await median(() => parallelMap(noop, items, { concurrency: 16 }).then((r) => r));
+  let seen = 0;
+  const subscription = events$.subscribe(() => {
+    seen += 1;
+  });
+  const listenedUs = await median(() => parallelMap(noop, items, { concurrency: 16 }).then((r) => r));
+  subscription.unsubscribe();
+  if (seen === 0) throw new Error('no event was seen');
+  return { silentUs, listenedUs };
+}
+
 function formatTable(rows: Row[]): string {
   const names = contenders.map((c) => c.name);
   const lines = [
@@ -103,6 +128,7 @@ const scaling = at('rxtask await', 1e6, 16) / at('rxtask await', 1e5, 16);
 const floorScaling = at('floor (worker loop)', 1e6, 16) / at('floor (worker loop)', 1e5, 16);
 const vsPmap = at('p-map', 1e6, 16) / at('rxtask await', 1e6, 16);
 const streaming = await streamingHeap(1e7);
+const eventCost = await eventsCost();
 const rates = [
   { limit: 200, burst: 1, ...(await rateAccuracy(200, 1, 1_000)) },
   { limit: 1_000, burst: 10, ...(await rateAccuracy(1_000, 10, 4_000)) },
@@ -112,6 +138,7 @@ const summary = [
   `- At N = 1e6, concurrency 16: rxtask is ${(at('rxtask await', 1e6, 16) / at('floor (worker loop)', 1e6, 16)).toFixed(2)}× the floor awaiting the result and ${(at('rxtask Observable', 1e6, 16) / at('floor (worker loop)', 1e6, 16)).toFixed(2)}× subscribing to the ItemResults; p-map takes ${vsPmap.toFixed(1)}× as long as rxtask.`,
   `- Scaling, t(1e6) / t(1e5) at concurrency 16: rxtask ${scaling.toFixed(1)}, the floor ${floorScaling.toFixed(1)}.`,
   `- Streaming 1e7 items from a generator through \`for await\`: heap growth ${streaming.growthMb.toFixed(1)} MB, ${streaming.usPerItem.toFixed(2)} µs per item.`,
+  `- Events, at N = 1e6, concurrency 16: ${eventCost.silentUs.toFixed(3)} µs per item with nobody listening (as in the table: no event is built), ${eventCost.listenedUs.toFixed(3)} µs with a listener on \`events$\` (four events per item).`,
   ...rates.map(
     (r) =>
       `- Rate limit ${r.limit}/s, burst ${r.burst}: achieved ${r.achieved.toFixed(1)}/s, ${((r.ratio - 1) * 100).toFixed(2)}% from the target.`,
