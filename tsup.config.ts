@@ -1,13 +1,23 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'operators/index': 'operators/index.ts' },
+  entry: { index: 'src/index.ts', 'operators/index': 'operators/index.ts', 'worker/index': 'worker/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
-  // One copy of shared code (error classes, the engine) for both entry points, in both formats.
+  // One copy of shared code (error classes, the engine) for every entry point, in both formats.
   splitting: true,
+  // `import.meta.url` in the CommonJS build, for the worker pool to find its thread script.
+  shims: true,
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  external: ['rxjs'],
+  external: ['rxjs', 'piscina'],
+  async onSuccess() {
+    // The script worker threads run is plain JavaScript, shipped beside the worker entry point (ESM) and beside the
+    // shared chunks, where the CommonJS build's `import.meta.url` shim points.
+    mkdirSync('dist/worker', { recursive: true });
+    copyFileSync('src/workers/worker-entry.mjs', 'dist/worker/worker-entry.mjs');
+    copyFileSync('src/workers/worker-entry.mjs', 'dist/worker-entry.mjs');
+  },
 });

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { events$, parallelMap } from '../src/index.js';
+import { WorkerPool, workerTask } from '../worker/index.js';
 import { contenders, noop } from './contenders.js';
 import { CONCURRENCIES, SIZES } from './grid.js';
 
@@ -98,6 +99,37 @@ async function eventsCost(): Promise<{ silentUs: number; listenedUs: number }> {
   return { silentUs, listenedUs };
 }
 
+/** CPU-bound work on worker threads against the same work inline, and the cost of a trivial task's round trip. */
+async function workerSpeedup(): Promise<{ speedup: number; inlineMs: number; workerMs: number; dispatchUs: number }> {
+  const work = new URL('./cpu-work.mjs', import.meta.url);
+  const { burn, identity } = (await import(work.href)) as {
+    burn: (ms: number) => number;
+    identity: (x: number) => number;
+  };
+  const pool = new WorkerPool({ threads: 2 });
+  const burnOnThreads = workerTask<[number], number>(work, 'burn', { pool });
+  const identityOnThreads = workerTask<[number], number>(work, 'identity', { pool });
+  const items = Array.from({ length: 200 }, () => 5);
+  await burnOnThreads.map(items.slice(0, 10), { concurrency: 2 }); // start the threads
+  let started = performance.now();
+  await parallelMap((ms: number) => burn(ms), items, { concurrency: 2 });
+  const inlineMs = performance.now() - started;
+  started = performance.now();
+  await burnOnThreads.map(items, { concurrency: 2 });
+  const workerMs = performance.now() - started;
+  const trivial = Array.from({ length: 2_000 }, (_, i) => i);
+  await identityOnThreads.map(trivial.slice(0, 100), { concurrency: 4 });
+  started = performance.now();
+  await identityOnThreads.map(trivial, { concurrency: 4 });
+  const workerTrivialMs = performance.now() - started;
+  started = performance.now();
+  await parallelMap(identity, trivial, { concurrency: 4 });
+  const inlineTrivialMs = performance.now() - started;
+  await pool.close();
+  const dispatchUs = ((workerTrivialMs - inlineTrivialMs) * 1000) / trivial.length;
+  return { speedup: inlineMs / workerMs, inlineMs, workerMs, dispatchUs };
+}
+
 function formatTable(rows: Row[]): string {
   const names = contenders.map((c) => c.name);
   const lines = [
@@ -129,6 +161,7 @@ const floorScaling = at('floor (worker loop)', 1e6, 16) / at('floor (worker loop
 const vsPmap = at('p-map', 1e6, 16) / at('rxtask await', 1e6, 16);
 const streaming = await streamingHeap(1e7);
 const eventCost = await eventsCost();
+const workers = await workerSpeedup();
 const rates = [
   { limit: 200, burst: 1, ...(await rateAccuracy(200, 1, 1_000)) },
   { limit: 1_000, burst: 10, ...(await rateAccuracy(1_000, 10, 4_000)) },
@@ -139,6 +172,7 @@ const summary = [
   `- Scaling, t(1e6) / t(1e5) at concurrency 16: rxtask ${scaling.toFixed(1)}, the floor ${floorScaling.toFixed(1)}.`,
   `- Streaming 1e7 items from a generator through \`for await\`: heap growth ${streaming.growthMb.toFixed(1)} MB, ${streaming.usPerItem.toFixed(2)} µs per item.`,
   `- Events, at N = 1e6, concurrency 16: ${eventCost.silentUs.toFixed(3)} µs per item with nobody listening (as in the table: no event is built), ${eventCost.listenedUs.toFixed(3)} µs with a listener on \`events$\` (four events per item).`,
+  `- Worker threads (\`rxtask/worker\`, 2 threads on ${os.cpus().length} cores): 200 CPU-bound tasks of ~5 ms took ${workers.inlineMs.toFixed(0)} ms inline and ${workers.workerMs.toFixed(0)} ms on threads, a ${workers.speedup.toFixed(2)}× speedup; a trivial task's round trip to a thread costs ${workers.dispatchUs.toFixed(1)} µs more than running it inline.`,
   ...rates.map(
     (r) =>
       `- Rate limit ${r.limit}/s, burst ${r.burst}: achieved ${r.achieved.toFixed(1)}/s, ${((r.ratio - 1) * 100).toFixed(2)}% from the target.`,

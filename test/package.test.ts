@@ -28,6 +28,7 @@ beforeAll(() => {
   // The peer dependency and the type-checker come from this checkout; nothing is downloaded.
   symlinkSync(join(root, 'node_modules', 'rxjs'), join(project, 'node_modules', 'rxjs'));
   symlinkSync(join(root, 'node_modules', '@types'), join(project, 'node_modules', '@types'));
+  symlinkSync(join(root, 'node_modules', 'piscina'), join(project, 'node_modules', 'piscina'));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
 }, 60_000);
 
@@ -61,6 +62,26 @@ describe('the packed tarball', () => {
        gather(double(3)).then((v) => console.log(JSON.stringify(v), typeof operators));`,
     );
     expect(run('node', ['cjs.cjs']).trim()).toBe('[6] object');
+  });
+
+  it('runs worker tasks from rxtask/worker, in ESM and CommonJS, from the built files', () => {
+    writeFileSync(join(project, 'double.mjs'), 'export function double(x) { return x * 2; }');
+    writeFileSync(
+      join(project, 'worker.mjs'),
+      `import { workerTask } from 'rxtask/worker';
+       const double = workerTask(new URL('./double.mjs', import.meta.url), 'double');
+       console.log(await double(21));
+       await double.close();`,
+    );
+    expect(run('node', ['worker.mjs']).trim()).toBe('42');
+    writeFileSync(
+      join(project, 'worker.cjs'),
+      `const { workerTask } = require('rxtask/worker');
+       const { pathToFileURL } = require('node:url');
+       const double = workerTask(pathToFileURL(__dirname + '/double.mjs'), 'double');
+       double(4).then((v) => { console.log(v); return double.close(); });`,
+    );
+    expect(run('node', ['worker.cjs']).trim()).toBe('8');
   });
 
   it.each(['node16', 'bundler'])('type-checks with moduleResolution %s', (moduleResolution) => {
