@@ -3,7 +3,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-// Every ```ts block of the README and of docs/*.md is type-checked and run, so the docs cannot rot.
+// Every ```ts block of the README and of docs/*.md is type-checked and run, so the docs cannot rot; ```js file=NAME
+// blocks are the modules they import.
 const root = resolve(__dirname, '..');
 const scratch = join(root, 'test', '.examples');
 
@@ -19,12 +20,15 @@ function collectExamples(): Example[] {
   const examples: Example[] = [];
   for (const doc of ['README.md', ...docs]) {
     const text = readFileSync(join(root, doc), 'utf8');
+    // A ```js block whose info string names a file (```js file=primes.js) is a module the examples import.
+    for (const [, name, code] of text.matchAll(/```js file=(\S+)\n([\s\S]*?)```/g)) writeFileSync(join(scratch, name), code);
     const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
     blocks.forEach((code, i) => {
       const file = join(scratch, `${doc.replace(/[/.]/g, '_')}_${i + 1}.ts`);
       const toSource = (path: string) => relative(scratch, join(root, path)).replaceAll('\\', '/');
       const rewritten = code
         .replaceAll("from 'rxtask/operators'", `from '${toSource('operators/index.js')}'`)
+        .replaceAll("from 'rxtask/worker'", `from '${toSource('worker/index.js')}'`)
         .replaceAll("from 'rxtask'", `from '${toSource('src/index.js')}'`);
       writeFileSync(file, `${rewritten}\nexport {};\n`);
       examples.push({ name: `${doc} block ${i + 1}`, file });
