@@ -2,7 +2,12 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'operators/index': 'operators/index.ts', 'worker/index': 'worker/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    'operators/index': 'operators/index.ts',
+    'worker/index': 'worker/index.ts',
+    'bullmq/index': 'bullmq/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   // One copy of shared code (error classes, the engine) for every entry point, in both formats.
@@ -12,7 +17,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  external: ['rxjs', 'piscina'],
+  external: ['rxjs', 'piscina', 'bullmq', 'ioredis'],
   async onSuccess() {
     // The script worker threads run is plain JavaScript, shipped beside the worker entry point (ESM) and beside the
     // shared chunks, where the CommonJS build's `import.meta.url` shim points.

@@ -13,7 +13,8 @@ import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';
 import { POLICY_OPTIONS, type PolicyOptions, resolvePolicies } from './policies/task-policies.js';
 import { runNamer } from './run-name.js';
-import { type TaskFunction, toDefinition } from './task-definition.js';
+import { isRunner, type Runner, remoteFunction } from './runners/runner.js';
+import { toDefinition } from './task-definition.js';
 import { isObservableLike, type TaskResult } from './task-output.js';
 import type { TaskRun } from './task-run.js';
 import {
@@ -60,11 +61,14 @@ export interface ParallelOptions extends PolicyOptions {
   scheduler?: SchedulerLike;
   /** Called with each of this map's events (see `RunEvent`); replaces the task's own `onEvent`. */
   onEvent?: (event: RunEvent) => void;
+  /** Runs this map's attempts elsewhere (see `Runner`): `bullmqRunner` runs them on BullMQ workers. */
+  runner?: Runner;
 }
 
 /** The names of every map option. @internal */
 export const PARALLEL_OPTION_NAMES = [
   'onEvent',
+  'runner',
   ...POLICY_OPTIONS,
   'concurrency',
   'ordered',
@@ -146,8 +150,9 @@ export function createRun(
   }
   const bufferSize = checked.bufferSize ?? DEFAULT_BUFFER_SIZE;
   const runEvents: { subject: Subject<RunEvent> | undefined } = { subject: undefined };
+  const runner = checked.runner;
   const settings: EngineSettings = {
-    fn: definition.fn as TaskFunction<unknown[]>,
+    fn: runner === undefined ? definition.fn : remoteFunction(runner, definition.name),
     name: definition.name,
     spread,
     concurrency,
@@ -203,6 +208,11 @@ export function checkParallelOptions(where: string, options: unknown): ParallelO
   assertSignal(where, 'signal', checked.signal);
   if (checked.onProgress !== undefined) assertFunction(where, 'onProgress', checked.onProgress);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
+  if (checked.runner !== undefined && !isRunner(checked.runner)) {
+    throw new TypeError(
+      `${where}: \`runner\` must be a Runner (an object with a run method), got ${describe(checked.runner)}`,
+    );
+  }
   if (checked.scheduler !== undefined && typeof checked.scheduler?.now !== 'function') {
     throw new TypeError(`${where}: \`scheduler\` must be an RxJS SchedulerLike, got ${describe(checked.scheduler)}`);
   }

@@ -2,6 +2,7 @@ import type { TaskContext } from './context.js';
 import type { RunEvent } from './events.js';
 import { NO_POLICIES, type Policies, type PolicyOptions } from './policies/task-policies.js';
 import type { RunName } from './run-name.js';
+import type { Runner } from './runners/runner.js';
 
 /**
  * Any function a task can wrap: sync, async, or returning an Observable. Its context arrives as `this`.
@@ -22,6 +23,8 @@ export interface TaskOptions extends PolicyOptions {
   waitFor?: readonly unknown[];
   /** Called with each of this task's events (see `RunEvent`); a map's own `onEvent` replaces it for that map. */
   onEvent?: (event: RunEvent) => void;
+  /** Runs the task's attempts elsewhere (see `Runner`; `bullmqRunner` runs them on BullMQ workers). */
+  runner?: Runner;
 }
 
 /** What a task is made of; the engine runs the function directly, without a TaskRun per item. @internal */
@@ -33,6 +36,8 @@ export interface TaskDefinition {
   readonly policies: Policies;
   /** The function's parameter names, for a `runName` template. */
   readonly parameters: readonly string[];
+  /** The function itself, for `forward()`, even when `fn` hands attempts to a runner. */
+  readonly local: TaskFunction<unknown[]>;
 }
 
 /** Where a task function keeps its definition. @internal */
@@ -48,5 +53,12 @@ export function toDefinition(fn: TaskFunction<unknown[]> | object): TaskDefiniti
   const definition = definitionOf(fn);
   if (definition !== undefined) return definition;
   const plain = fn as TaskFunction<unknown[]>;
-  return { fn: plain, name: plain.name || 'anonymous', options: {}, policies: NO_POLICIES, parameters: [] };
+  return {
+    fn: plain,
+    name: plain.name || 'anonymous',
+    options: {},
+    policies: NO_POLICIES,
+    parameters: [],
+    local: plain,
+  };
 }

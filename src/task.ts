@@ -14,6 +14,7 @@ import { assertItems, createRun, type MapInput, PARALLEL_OPTION_NAMES, type Para
 import type { ParallelRun } from './parallel-run.js';
 import { hasPolicies, POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
 import { assertRunName, formatRunName, parameterNames, runNamer } from './run-name.js';
+import { isRunner, remoteFunction } from './runners/runner.js';
 import {
   definitionOf,
   TASK_DEFINITION,
@@ -27,7 +28,7 @@ import { assertFunction, assertOptions, assertString, describe } from './validat
 
 export type { TaskFunction, TaskOptions };
 
-const TASK_OPTIONS = ['name', 'runName', 'waitFor', 'onEvent', ...POLICY_OPTIONS] as const;
+const TASK_OPTIONS = ['name', 'runName', 'waitFor', 'onEvent', 'runner', ...POLICY_OPTIONS] as const;
 
 /**
  * The arguments of `task.map` for a task of parameters `A`: per parameter, an iterable to map over, or one value for
@@ -139,6 +140,11 @@ function checkTaskOptions(where: string, options: unknown): TaskOptions {
   assertString(where, 'name', checked.name);
   assertRunName(where, checked.runName);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
+  if (checked.runner !== undefined && !isRunner(checked.runner)) {
+    throw new TypeError(
+      `${where}: \`runner\` must be a Runner (an object with a run method), got ${describe(checked.runner)}`,
+    );
+  }
   if (checked.waitFor !== undefined) {
     if (!Array.isArray(checked.waitFor)) {
       throw new TypeError(
@@ -172,12 +178,12 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
       const overrides = checkTaskOptions(where, options);
       // Policies left alone are inherited as they are: the new task shares the old one's rate limiter.
       const policies = resolvePolicies(where, overrides, definition.policies);
-      return makeTask(definition.fn, { ...definition.options, ...overrides }, policies);
+      return makeTask(definition.local, { ...definition.options, ...overrides }, policies);
     },
   },
   forward: {
     value(this: AnyTask, ...args: unknown[]) {
-      return this[TASK_DEFINITION].fn.apply(new RunContext(this.name, undefined, 1), args);
+      return this[TASK_DEFINITION].local.apply(new RunContext(this.name, undefined, 1), args);
     },
   },
   map: {
@@ -253,7 +259,14 @@ function isOptionsArgument(value: unknown): boolean {
 function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, policies: Policies): AnyTask {
   const name = options.name ?? (fn.name || 'anonymous');
   const parameters = typeof options.runName === 'string' ? parameterNames(fn) : [];
-  const definition: TaskDefinition = { fn, name, options: Object.freeze(options), policies, parameters };
+  const definition: TaskDefinition = {
+    fn: options.runner === undefined ? fn : remoteFunction(options.runner, name),
+    name,
+    options: Object.freeze(options),
+    policies,
+    parameters,
+    local: fn,
+  };
   const callable = (...args: unknown[]) =>
     new TaskRun<unknown>((subscriber) => subscribeCall(definition, args, subscriber, undefined), name);
   Object.setPrototypeOf(callable, taskMethods);

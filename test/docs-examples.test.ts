@@ -21,7 +21,8 @@ function collectExamples(): Example[] {
   for (const doc of ['README.md', ...docs]) {
     const text = readFileSync(join(root, doc), 'utf8');
     // A ```js block whose info string names a file (```js file=primes.js) is a module the examples import.
-    for (const [, name, code] of text.matchAll(/```js file=(\S+)\n([\s\S]*?)```/g)) writeFileSync(join(scratch, name), code);
+    for (const [, name, code] of text.matchAll(/```js file=(\S+)\n([\s\S]*?)```/g))
+      writeFileSync(join(scratch, name), code);
     const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
     blocks.forEach((code, i) => {
       const file = join(scratch, `${doc.replace(/[/.]/g, '_')}_${i + 1}.ts`);

@@ -1,0 +1,23 @@
+import type { TaskContext } from '../context.js';
+import type { TaskFunction } from '../task-definition.js';
+
+/**
+ * Where a task's attempts run, when not in this process: given the task's name, an attempt's arguments and its
+ * signal, it runs the attempt elsewhere and resolves its value. `bullmqRunner` (from `rxtask/bullmq`) is one. The
+ * engine still applies the concurrency cap, retry, timeout and rate limit around each attempt.
+ */
+export interface Runner {
+  run(task: string, args: unknown[], signal: AbortSignal): Promise<unknown>;
+}
+
+/** The function a task with a runner calls instead of its own: hand the attempt to the runner. @internal */
+export function remoteFunction(runner: Runner, name: string): TaskFunction<unknown[]> {
+  return function (this: TaskContext, ...args: unknown[]) {
+    return runner.run(name, args, this.signal);
+  };
+}
+
+/** Checks a `runner` option. @internal */
+export function isRunner(value: unknown): value is Runner {
+  return typeof value === 'object' && value !== null && typeof (value as Runner).run === 'function';
+}

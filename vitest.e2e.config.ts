@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// End-to-end tests against real parts: the browser demo in Debian's Chromium, the BullMQ runner on Debian's Redis.
+// `npm run test:e2e` (needs `chromium` and `redis-server` on the PATH).
+export default defineConfig({
+  test: {
+    include: ['test-e2e/**/*.test.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
