@@ -152,7 +152,8 @@ class BullmqRunner implements Runner {
     this.name = options.queue ?? 'rxtask';
     const connection = options.connection as ConnectionOptions;
     this.queue = new Queue(this.name, { connection });
-    this.events = new QueueEvents(this.name, { connection });
+    // Read the event stream from its start: a job that completes before the first blocking read is not missed.
+    this.events = new QueueEvents(this.name, { connection, lastEventId: '0-0' });
     this.publisher = new Redis(options.connection);
     this.events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, parseOutcome(returnvalue)));
     this.events.on('failed', ({ jobId, failedReason }) =>

@@ -37,8 +37,10 @@ export type { PolicyOptions } from './policies/task-policies.js';
 export type { RunName } from './run-name.js';
 export type { Runner } from './runners/runner.js';
 export {
+  type BroadcastArguments,
   isTask,
   type MapArguments,
+  type SubmitArguments,
   type Task,
   type TaskFunction,
   type TaskOf,
