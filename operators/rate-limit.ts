@@ -1,5 +1,6 @@
 import { type MonoTypeOperatorFunction, Observable, type Subscription } from 'rxjs';
-import { RateLimiter, type RateLimitOptions, type RateWaiter } from '../src/policies/rate-limiter.js';
+import { RateLimiter, type RateLimitOptions } from '../src/policies/rate-limiter.js';
+import type { Waiter } from '../src/policies/waiter.js';
 import { Queue } from '../src/queue.js';
 
 /**
@@ -30,7 +31,7 @@ export function rateLimit<T>(limiterOrOptions: RateLimiter | RateLimitOptions): 
   const limiter = limiterOrOptions instanceof RateLimiter ? limiterOrOptions : new RateLimiter(limiterOrOptions);
   return (source) =>
     new Observable<T>((subscriber) => {
-      const waiting = new Queue<RateWaiter>();
+      const waiting = new Queue<Waiter>();
       let pending = 0;
       let ending: (() => void) | undefined;
       const emit = (value: T) => {

@@ -13,6 +13,7 @@ import {
   UpstreamError,
   wait,
 } from '../src/index.js';
+import { inVirtualTime } from './support/virtual-time.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const delayed = task(async (ms: number) => {
@@ -30,23 +31,6 @@ const failing = task(
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** Runs `body` under fake timers, advancing them until it settles, so orderings by delay are exact. */
-async function inVirtualTime<T>(body: () => Promise<T>): Promise<T> {
-  vi.useFakeTimers();
-  const pending = body();
-  let settled = false;
-  pending.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  try {
-    while (!settled) await vi.advanceTimersByTimeAsync(1);
-    return await pending;
-  } finally {
-    vi.useRealTimers();
-  }
-}
 
 describe('TaskFuture', () => {
   it('starts at once, unlike a TaskRun, and runs exactly once', async () => {

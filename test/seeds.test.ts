@@ -13,29 +13,13 @@ import {
   unmapped,
   wait,
 } from '../src/index.js';
+import { inVirtualTime } from './support/virtual-time.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** Runs `body` under fake timers, advancing them until it settles: timing-sensitive examples run in virtual time. */
-async function inVirtualTime<T>(body: () => Promise<T>): Promise<T> {
-  vi.useFakeTimers();
-  const pending = body();
-  let settled = false;
-  pending.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  try {
-    while (!settled) await vi.advanceTimersByTimeAsync(1);
-    return await pending;
-  } finally {
-    vi.useRealTimers();
-  }
-}
 
 describe('Flyte 2: parallelism and async (seed 000)', () => {
   const processItem = task((x: number) => x * 2);

@@ -1,4 +1,4 @@
-import { EmptyError, from, type SchedulerLike } from 'rxjs';
+import type { ObservableInput, SchedulerLike } from 'rxjs';
 import { RunContext } from '../context.js';
 import { TimeoutError } from '../errors.js';
 import type { ConcurrencyLimit } from '../policies/concurrency-limit.js';
@@ -7,6 +7,7 @@ import type { Policies } from '../policies/task-policies.js';
 import { TimeoutQueue } from '../policies/timeout-queue.js';
 import type { TaskFunction } from '../task-definition.js';
 import { isPromiseLike, isStreamedOutput } from '../task-output.js';
+import { subscribeOutcome } from './observable-outcome.js';
 import type { Slot } from './slot.js';
 
 /** What the guard needs of the engine. @internal */
@@ -21,9 +22,6 @@ export interface GuardHost {
   attemptStarted(slot: Slot, context: RunContext): void;
   attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): void;
 }
-
-/** What an Observable task settles with when its values were streamed already. @internal */
-export const STREAMED: unique symbol = Symbol('streamed');
 
 /**
  * The guarded path of the engine: runs each item as a series of attempts, each waiting for its rate-limit turn,
@@ -131,7 +129,6 @@ export class AttemptGuard {
     }
   }
 
-  /** Like the engine's, the attempt's outcome counts once its subscription is torn down. */
   private call(slot: Slot, context: RunContext): unknown {
     return this.spread ? this.fn.apply(context, slot.item as unknown[]) : this.fn.call(context, slot.item);
   }
@@ -142,33 +139,17 @@ export class AttemptGuard {
     this.permits?.release();
   }
 
-  private subscribe(slot: Slot, context: RunContext, output: Parameters<typeof from>[0]): void {
+  /** Like the engine's, the attempt's outcome counts once its subscription is torn down. */
+  private subscribe(slot: Slot, context: RunContext, output: ObservableInput<unknown>): void {
     const host = this.host;
-    let hasValue = false;
-    let last: unknown;
-    let ended = false;
-    let ok = false;
-    let outcome: unknown;
-    const subscription = from(output).subscribe({
-      next: (value) => {
-        if (slot.context !== context) return;
-        hasValue = true;
-        last = value;
-        if (host.streamsValues) host.streamValue(value);
-      },
-      error: (error: unknown) => {
-        ended = true;
-        outcome = error;
-      },
-      complete: () => {
-        ended = true;
-        ok = hasValue || host.streamsValues;
-        outcome = host.streamsValues ? STREAMED : hasValue ? last : new EmptyError();
-      },
-    });
-    subscription.add(() => {
-      if (ended) this.attemptEnded(slot, context, ok, outcome);
-    });
+    const onValue = host.streamsValues
+      ? (value: unknown) => {
+          if (slot.context === context) host.streamValue(value);
+        }
+      : undefined;
+    const subscription = subscribeOutcome(output, onValue, (ok, outcome) =>
+      this.attemptEnded(slot, context, ok, outcome),
+    );
     if (slot.context === context && !subscription.closed) slot.inner = subscription;
   }
 

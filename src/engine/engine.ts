@@ -1,12 +1,13 @@
-import { EmptyError, from, type Observable, type SchedulerLike, type Subject, type Subscription } from 'rxjs';
+import type { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
 import { RunContext } from '../context.js';
 import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
 import { EventTargets, type RunEvent } from '../events.js';
 import { hasPolicies, type Policies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
 import { isPromiseLike, isStreamedOutput } from '../task-output.js';
-import { AttemptGuard, type GuardHost, STREAMED } from './attempt-guard.js';
+import { AttemptGuard, type GuardHost } from './attempt-guard.js';
 import { BatchClock } from './clock.js';
+import { subscribeOutcome } from './observable-outcome.js';
 import { Slot, type SlotOwner } from './slot.js';
 import { EXHAUSTED, type ItemSource, PENDING } from './sources.js';
 
@@ -126,6 +127,8 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     this.sink.value?.(value);
   }
 
+  private readonly forwardValue = (value: unknown) => this.streamValue(value);
+
   start(): void {
     const { signal, deadline, scheduler } = this.settings;
     if (signal?.aborted) {
@@ -217,36 +220,11 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     }
   }
 
-  /**
-   * An Observable task's item ends with its last value (EmptyError if it had none), as awaiting a TaskRun does. The
-   * outcome is reported once the inner subscription is torn down, so the next task never starts beside the teardown
-   * of the last (as RxJS's own mergeMap ensures).
-   */
+  /** An Observable task's item ends with its last value, once its subscription is torn down. */
   private subscribeOutput(slot: Slot, context: RunContext, output: Observable<unknown>): void {
-    let hasValue = false;
-    let last: unknown;
-    let ended = false;
-    let ok = false;
-    let outcome: unknown;
-    const subscription = from(output).subscribe({
-      next: (value) => {
-        hasValue = true;
-        last = value;
-        if (this.streamsValues) this.streamValue(value);
-      },
-      error: (error: unknown) => {
-        ended = true;
-        outcome = error;
-      },
-      complete: () => {
-        ended = true;
-        ok = hasValue || this.streamsValues;
-        outcome = this.streamsValues ? STREAMED : hasValue ? last : new EmptyError();
-      },
-    });
-    subscription.add(() => {
-      if (ended) this.settle(slot, ok, outcome);
-    });
+    const subscription = subscribeOutcome(output, this.streamsValues ? this.forwardValue : undefined, (ok, outcome) =>
+      this.settle(slot, ok, outcome),
+    );
     if (slot.context === context && !subscription.closed) slot.inner = subscription;
   }
 

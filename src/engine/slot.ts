@@ -1,8 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { RunContext } from '../context.js';
-import type { PermitWaiter } from '../policies/concurrency-limit.js';
-import type { RateWaiter } from '../policies/rate-limiter.js';
 import type { TimeoutEntry } from '../policies/timeout-queue.js';
+import type { Waiter } from '../policies/waiter.js';
 
 /** What a slot reports to: the engine. @internal */
 export interface SlotOwner {
@@ -24,12 +23,12 @@ export class Slot {
   item: unknown = undefined;
   /** True while the next attempt waits for its rate-limit turn or its backoff: it has not started. */
   waiting = false;
-  waiter: RateWaiter | undefined = undefined;
+  waiter: Waiter | undefined = undefined;
   retryTimer: Subscription | undefined = undefined;
   timeoutEntry: TimeoutEntry<Slot> | undefined = undefined;
   /** Starts the slot's next attempt; made on first use by the guarded path. */
   startAttempt: (() => void) | undefined = undefined;
-  permitWaiter: PermitWaiter | undefined = undefined;
+  permitWaiter: Waiter | undefined = undefined;
   holdsPermit = false;
   /** Goes on to the rate limit once a concurrency permit is held; made on first use. */
   afterPermit: (() => void) | undefined = undefined;

@@ -1,6 +1,6 @@
 import type { Subscriber } from 'rxjs';
-import { STREAMED } from './attempt-guard.js';
 import type { EngineSink } from './engine.js';
+import { STREAMED } from './observable-outcome.js';
 
 /**
  * The sink behind one call of a task with retry, timeout or rate limit: the engine runs the call as a one-item map,

@@ -1,18 +1,6 @@
 import { Queue } from '../queue.js';
 import { assertPositiveInteger, assertString, describe } from '../validate.js';
-
-/** A task waiting for a permit. @internal */
-export class PermitWaiter {
-  cancelled = false;
-  constructor(
-    readonly limit: ConcurrencyLimit,
-    readonly grant: () => void,
-  ) {}
-
-  cancel(): void {
-    this.limit.withdraw(this);
-  }
-}
+import { Waiter } from './waiter.js';
 
 const registry = new Map<string, ConcurrencyLimit>();
 
@@ -51,7 +39,7 @@ export class ConcurrencyLimit {
   /** The limit's name, when it has one. */
   readonly name: string | undefined;
   private inUse = 0;
-  private readonly waiters = new Queue<PermitWaiter>();
+  private readonly waiters = new Queue<Waiter>();
   private live = 0;
   private granting = false;
 
@@ -95,13 +83,13 @@ export class ConcurrencyLimit {
   }
 
   /** Calls `grant` with a permit: at once (returning `undefined`) when one is free, else in turn. @internal */
-  acquire(grant: () => void): PermitWaiter | undefined {
+  acquire(grant: () => void): Waiter | undefined {
     if (this.inUse < this.limit && this.live === 0) {
       this.inUse += 1;
       grant();
       return undefined;
     }
-    const waiter = new PermitWaiter(this, grant);
+    const waiter = new Waiter(this, grant);
     this.waiters.push(waiter);
     this.live += 1;
     return waiter;
@@ -131,7 +119,7 @@ export class ConcurrencyLimit {
   }
 
   /** @internal */
-  withdraw(waiter: PermitWaiter): void {
+  withdraw(waiter: Waiter): void {
     if (waiter.cancelled) return;
     waiter.cancelled = true;
     this.live -= 1;

@@ -1,6 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { Queue } from '../queue.js';
 import { assertOptions, assertPositiveInteger, assertSignal, describe } from '../validate.js';
+import { Waiter } from './waiter.js';
 
 /** Options of a {@link RateLimiter}: at most `limit` starts per `interval`. */
 export interface RateLimitOptions {
@@ -18,20 +19,6 @@ const RATE_LIMIT_OPTIONS = ['limit', 'interval', 'burst', 'scheduler'] as const;
 const INTERVALS = { second: 1_000, minute: 60_000, hour: 3_600_000 } as const;
 /** The strict window check keeps one timestamp per allowed start; past this many it is left to the spacing alone. */
 const MAX_WINDOW_LOG = 1_000_000;
-
-/** A start waiting for its turn. @internal */
-export class RateWaiter {
-  cancelled = false;
-  constructor(
-    readonly limiter: RateLimiter,
-    readonly grant: () => void,
-  ) {}
-
-  /** Gives up the turn: a cancelled waiter consumes nothing. */
-  cancel(): void {
-    this.limiter.withdraw(this);
-  }
-}
 
 /**
  * A token bucket that gates task *starts*: at most `limit` per `interval`, `burst` of them back to back. It never
@@ -72,7 +59,7 @@ export class RateLimiter {
   private readonly windowLog: Float64Array;
   private logged = 0;
   private logNext = 0;
-  private readonly waiters = new Queue<RateWaiter>();
+  private readonly waiters = new Queue<Waiter>();
   private live = 0;
   private timer: Subscription | undefined = undefined;
   private timerAt = Number.NaN;
@@ -136,14 +123,14 @@ export class RateLimiter {
    * Calls `grant` when a start is allowed: at once (returning `undefined`) when nobody waits and a token is there,
    * else later, in arrival order (returning the waiter, which can be cancelled). @internal
    */
-  acquire(grant: () => void): RateWaiter | undefined {
+  acquire(grant: () => void): Waiter | undefined {
     const now = this.scheduler.now();
     if (this.live === 0 && this.earliestStart(now) <= now) {
       this.record(now);
       grant();
       return undefined;
     }
-    const waiter = new RateWaiter(this, grant);
+    const waiter = new Waiter(this, grant);
     this.waiters.push(waiter);
     this.live += 1;
     this.reschedule(now);
@@ -151,7 +138,7 @@ export class RateLimiter {
   }
 
   /** @internal */
-  withdraw(waiter: RateWaiter): void {
+  withdraw(waiter: Waiter): void {
     if (waiter.cancelled) return;
     waiter.cancelled = true;
     this.live -= 1;
@@ -194,7 +181,7 @@ export class RateLimiter {
     this.reschedule(now);
   }
 
-  private headWaiter(): RateWaiter | undefined {
+  private headWaiter(): Waiter | undefined {
     for (let head = this.waiters.peek(); head !== undefined; head = this.waiters.peek()) {
       if (!head.cancelled) return head;
       this.waiters.shift();
