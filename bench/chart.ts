@@ -6,7 +6,7 @@ export interface ChartRow {
   readonly usPerItem: number | undefined;
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function performanceChart(
   rows: readonly ChartRow[],
@@ -28,6 +28,7 @@ export function performanceChart(
   const height = 40 + sizes.length * (groupHeight + 18) + 10;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 90}" height="${height}" font-family="system-ui, sans-serif" font-size="11">`,
+    '<title>µs per item of each library at concurrency 16</title>',
     `<text x="0" y="16" font-size="13" font-weight="600">µs per item, concurrency 16, no-op async task (log scale; shorter is faster)</text>`,
   ];
   let y = 36;
@@ -36,7 +37,7 @@ export function performanceChart(
     y += 16;
     names.forEach((name, i) => {
       const row = rows.find((r) => r.name === name && r.size === size);
-      parts.push(`<text x="${labelWidth - 6}" y="${y + barHeight - 2}" text-anchor="end">${escape(name)}</text>`);
+      parts.push(`<text x="${labelWidth - 6}" y="${y + barHeight - 2}" text-anchor="end">${escapeXml(name)}</text>`);
       if (row?.usPerItem === undefined) {
         parts.push(`<text x="${labelWidth + 4}" y="${y + barHeight - 2}" fill="#57606a">skipped (quadratic)</text>`);
       } else {
