@@ -217,8 +217,8 @@ function checkConnection(where: string, options: BullmqOptions): void {
   }
 }
 
-/** Throws a TypeError naming the first part of `value` that JSON cannot carry faithfully. @internal */
-export function assertJson(value: unknown, path: string, seen: Set<unknown> = new Set()): void {
+/** Throws a TypeError naming the first part of `value` that JSON cannot carry faithfully. */
+function assertJson(value: unknown, path: string, seen: Set<unknown> = new Set()): void {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new TypeError(`bullmqRunner: ${path} is ${value}, which JSON cannot carry`);
