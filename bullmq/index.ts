@@ -10,6 +10,14 @@ import { lastValue } from '../src/value-promises.js';
 /**
  * What crosses the wire, as JSON. A job's data is `{ v: 1, task, args }`; its return value is `{ v: 1, ok: true,
  * value }` or `{ v: 1, ok: false, error: { name, message, stack, cause } }`.
+ *
+ * @example
+ * ```ts
+ * import type { JobEnvelope } from 'rxtask/bullmq';
+ *
+ * const job: JobEnvelope = { v: 1, task: 'resize', args: ['cat.png', 64] };
+ * console.log(JSON.stringify(job)); // what a job's data holds
+ * ```
  */
 export interface JobEnvelope {
   readonly v: 1;
@@ -17,12 +25,35 @@ export interface JobEnvelope {
   readonly args: unknown[];
 }
 
-/** The outcome of a job, as the worker returns it. */
+/**
+ * The outcome of a job, as the worker returns it.
+ *
+ * @example
+ * ```ts
+ * import type { OutcomeEnvelope } from 'rxtask/bullmq';
+ *
+ * const outcomes: OutcomeEnvelope[] = [
+ *   { v: 1, ok: true, value: { bytes: 1024 } },
+ *   { v: 1, ok: false, error: { name: 'RangeError', message: 'too big' } },
+ * ];
+ * console.log(outcomes.length); // 2
+ * ```
+ */
 export type OutcomeEnvelope =
   | { readonly v: 1; readonly ok: true; readonly value: unknown }
   | { readonly v: 1; readonly ok: false; readonly error: EncodedError };
 
-/** An error as JSON. */
+/**
+ * An error as JSON.
+ *
+ * @example
+ * ```ts
+ * import type { EncodedError } from 'rxtask/bullmq';
+ *
+ * const error: EncodedError = { name: 'TypeError', message: 'bad input', cause: { field: 'size' } };
+ * console.log(error.name); // 'TypeError'
+ * ```
+ */
 export interface EncodedError {
   readonly name: string;
   readonly message: string;
@@ -30,7 +61,17 @@ export interface EncodedError {
   readonly cause?: unknown;
 }
 
-/** Where the queue lives. */
+/**
+ * Where the queue lives.
+ *
+ * @example
+ * ```ts
+ * import type { BullmqOptions } from 'rxtask/bullmq';
+ *
+ * const options: BullmqOptions = { connection: { host: '127.0.0.1', port: 6379 }, queue: 'images' };
+ * console.log(options.queue); // 'images'
+ * ```
+ */
 export interface BullmqOptions {
   /** The Redis connection (ioredis options: `{ host, port }`). */
   connection: RedisOptions;
@@ -38,7 +79,17 @@ export interface BullmqOptions {
   queue?: string;
 }
 
-/** Options of {@link serve}. */
+/**
+ * Options of {@link serve}.
+ *
+ * @example
+ * ```ts
+ * import type { ServeOptions } from 'rxtask/bullmq';
+ *
+ * const options: ServeOptions = { connection: { host: '127.0.0.1', port: 6379 }, concurrency: 8, stalledInterval: 5_000 };
+ * console.log(options.concurrency); // 8
+ * ```
+ */
 export interface ServeOptions extends BullmqOptions {
   /** Jobs this worker runs at once. Default `1`. */
   concurrency?: number;
@@ -57,6 +108,7 @@ const cancelChannel = (queue: string) => `rxtask:cancel:${queue}`;
  *
  * @example
  * ```ts
+ * // Needs a Redis server, and a tasks.js module of yours.
  * import { serve } from 'rxtask/bullmq';
  * import { resize } from './tasks.js';
  *
@@ -127,6 +179,7 @@ type Pending = { resolve(value: unknown): void; reject(error: unknown): void };
  *
  * @example
  * ```ts
+ * // Needs a Redis server, workers serving `resize`, and a tasks.js module of yours.
  * import { bullmqRunner } from 'rxtask/bullmq';
  * import { resize } from './tasks.js';
  *

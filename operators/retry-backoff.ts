@@ -10,7 +10,18 @@ import { asAttempt } from '../src/ambient.js';
 import { type RetryOptions, RetryPolicy } from '../src/policies/retry-policy.js';
 import { describe } from '../src/validate.js';
 
-/** Options of {@link retryBackoff}: the retry options, and where time comes from. */
+/**
+ * Options of {@link retryBackoff}: the retry options, and where time comes from.
+ *
+ * @example
+ * ```ts
+ * import { asyncScheduler, defer } from 'rxjs';
+ * import { type RetryBackoffOptions, retryBackoff } from 'rxtask/operators';
+ *
+ * const options: RetryBackoffOptions = { attempts: 3, backoff: 10, jitter: 'none', scheduler: asyncScheduler };
+ * defer(async () => 'ok').pipe(retryBackoff(options)).subscribe(console.log); // 'ok'
+ * ```
+ */
 export interface RetryBackoffOptions extends RetryOptions {
   /** Schedules the delays. Default `asyncScheduler`; `TestScheduler.run` makes them virtual. */
   scheduler?: SchedulerLike;

@@ -3,10 +3,32 @@ import { BufferOverflowError } from './errors.js';
 import { Queue } from './queue.js';
 import { assertOptions, assertPositiveInteger, describe } from './validate.js';
 
-/** What {@link toAsyncIterable} does when a source pushes faster than the loop pulls and the buffer is full. */
+/**
+ * What {@link toAsyncIterable} does when a source pushes faster than the loop pulls and the buffer is full.
+ *
+ * @example
+ * ```ts
+ * import { interval, take } from 'rxjs';
+ * import { type OverflowPolicy, toAsyncIterable } from 'rxtask';
+ *
+ * const overflow: OverflowPolicy = 'drop-oldest'; // keep the latest values of a hot source
+ * for await (const n of toAsyncIterable(interval(1).pipe(take(3)), { bufferSize: 8, overflow })) console.log(n);
+ * ```
+ */
 export type OverflowPolicy = 'error' | 'drop-oldest' | 'drop-newest';
 
-/** Options of {@link toAsyncIterable}. */
+/**
+ * Options of {@link toAsyncIterable}.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs';
+ * import { type AsyncIterableOptions, toAsyncIterable } from 'rxtask';
+ *
+ * const options: AsyncIterableOptions = { bufferSize: 10_000, overflow: 'error' };
+ * for await (const n of toAsyncIterable(of(1, 2), options)) console.log(n); // 1, 2
+ * ```
+ */
 export interface AsyncIterableOptions {
   /** How many values may wait for the loop. Default `1024`; `Infinity` never drops nor fails. */
   bufferSize?: number;

@@ -60,6 +60,19 @@ export class NotStartedError extends Error {
 /**
  * One item's failure inside the `AggregateError` that `ParallelResult.values()` throws: `index` is the item's place in
  * the input and `cause` the error its task threw.
+ *
+ * @example
+ * ```ts
+ * import { ItemError, parallelMap } from 'rxtask';
+ *
+ * const result = await parallelMap(() => Promise.reject(new Error('no')), [1]);
+ * try {
+ *   result.values();
+ * } catch (error) {
+ *   const [first] = (error as AggregateError).errors as ItemError[];
+ *   console.log(first instanceof ItemError, first.index, (first.cause as Error).message); // true 0 'no'
+ * }
+ * ```
  */
 export class ItemError extends Error {
   override readonly name = 'ItemError';
@@ -72,7 +85,21 @@ export class ItemError extends Error {
   }
 }
 
-/** More values or items arrived than a bounded buffer holds; the option named in the message raises the bound. */
+/**
+ * More values or items arrived than a bounded buffer holds; the option named in the message raises the bound.
+ *
+ * @example
+ * ```ts
+ * import { range } from 'rxjs';
+ * import { BufferOverflowError, toAsyncIterable } from 'rxtask';
+ *
+ * try {
+ *   for await (const n of toAsyncIterable(range(0, 10), { bufferSize: 2 })) void n;
+ * } catch (error) {
+ *   console.log(error instanceof BufferOverflowError); // true: the source pushed more than the loop took
+ * }
+ * ```
+ */
 export class BufferOverflowError extends Error {
   override readonly name = 'BufferOverflowError';
   constructor(message: string) {
@@ -97,7 +124,7 @@ export class BufferOverflowError extends Error {
  *   },
  *   { retry: { attempts: 5, backoff: 10 } },
  * );
- * await lookup(-1).then(undefined, (error) => console.log(error.name, calls)); // NonRetryableError 1
+ * await lookup(-1).then(undefined, (error: unknown) => console.log((error as Error).name, calls)); // NonRetryableError 1
  * ```
  */
 export class NonRetryableError extends Error {

@@ -1,6 +1,17 @@
 import { type Observable, Subject } from 'rxjs';
 
-/** What every event carries. */
+/**
+ * What every event carries.
+ *
+ * @example
+ * ```ts
+ * import { parallelMap, type RunEventBase } from 'rxtask';
+ *
+ * const seen: RunEventBase[] = [];
+ * await parallelMap((x: number) => x, [1], { onEvent: (event) => seen.push(event) });
+ * console.log(seen[0].task, seen[0].index, seen[0].attempt); // 'anonymous' 0 1
+ * ```
+ */
 export interface RunEventBase {
   /** The task's name. */
   readonly task: string;
@@ -17,6 +28,17 @@ export interface RunEventBase {
 /**
  * What happens to runs and their items, for loggers and UIs: from `events$` (every run), `run.events$` (one map) or
  * the `onEvent` option (of a task or a map).
+ *
+ * @example
+ * ```ts
+ * import { parallelMap, type RunEvent } from 'rxtask';
+ *
+ * const onEvent = (event: RunEvent) => {
+ *   if (event.type === 'failed') console.error(event.runName, event.error);
+ *   if (event.type === 'progress') console.log(`${event.done}/${event.total}`); // 1/1
+ * };
+ * await parallelMap((x: number) => x, [1], { onEvent });
+ * ```
  */
 export type RunEvent =
   | (RunEventBase & { readonly type: 'queued' })
@@ -27,7 +49,18 @@ export type RunEvent =
   | (RunEventBase & { readonly type: 'cancelled'; readonly reason: unknown; readonly durationMs: number })
   | (RunEventBase & { readonly type: 'progress'; readonly done: number; readonly total: number });
 
-/** The type of a {@link RunEvent}. */
+/**
+ * The type of a {@link RunEvent}.
+ *
+ * @example
+ * ```ts
+ * import { parallelMap, type RunEventType } from 'rxtask';
+ *
+ * const types = new Set<RunEventType>();
+ * await parallelMap((x: number) => x, [1], { onEvent: (event) => types.add(event.type) });
+ * console.log([...types]); // ['queued', 'started', 'succeeded', 'progress']
+ * ```
+ */
 export type RunEventType = RunEvent['type'];
 
 const hub = new Subject<RunEvent>();

@@ -2,10 +2,31 @@ import { EmptyError, type Subscribable, type Unsubscribable } from 'rxjs';
 import { isObservableLike, isPromiseLike, isStreamedOutput, type TaskResult } from './task-output.js';
 import { assertBoolean, assertOptions, assertSignal, describe } from './validate.js';
 
-/** Something {@link gather} can wait for: a TaskRun, a ParallelRun, any Observable (its last value), or a Promise. */
+/**
+ * Something {@link gather} can wait for: a TaskRun, a ParallelRun, any Observable (its last value), or a Promise.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs';
+ * import { type Awaitable, gather, task } from 'rxtask';
+ *
+ * const runs: Awaitable<number>[] = [task(async () => 1)(), of(2), Promise.resolve(3)];
+ * console.log(await gather(...runs)); // [1, 2, 3]
+ * ```
+ */
 export type Awaitable<T = unknown> = Subscribable<T> | PromiseLike<T>;
 
-/** Options of {@link gather}, given as its last argument. */
+/**
+ * Options of {@link gather}, given as its last argument.
+ *
+ * @example
+ * ```ts
+ * import { gather, type GatherOptions, task } from 'rxtask';
+ *
+ * const options: GatherOptions = { returnErrors: true, signal: AbortSignal.timeout(5_000) };
+ * console.log(await gather(task(async () => 1)(), options)); // [1]
+ * ```
+ */
 export interface GatherOptions {
   /**
    * When true, a failure takes its place in the result array instead of rejecting, as in `asyncio.gather(...,
@@ -19,9 +40,29 @@ export interface GatherOptions {
 
 const GATHER_OPTIONS = ['returnErrors', 'signal'] as const;
 
-/** The values {@link gather} resolves, in argument order. */
+/**
+ * The values {@link gather} resolves, in argument order.
+ *
+ * @example
+ * ```ts
+ * import { gather, type GatherValues, task, type TaskRun } from 'rxtask';
+ *
+ * const values: GatherValues<[TaskRun<number>, Promise<string>]> = await gather(task(async () => 1)(), Promise.resolve('a'));
+ * console.log(values); // [1, 'a']
+ * ```
+ */
 export type GatherValues<T extends readonly unknown[]> = { -readonly [K in keyof T]: TaskResult<T[K]> };
-/** What {@link gather} resolves with `returnErrors`: each value, or the error in its place. */
+/**
+ * What {@link gather} resolves with `returnErrors`: each value, or the error in its place.
+ *
+ * @example
+ * ```ts
+ * import { gather, type GatherSettled, task, type TaskRun } from 'rxtask';
+ *
+ * const settled: GatherSettled<[TaskRun<number>]> = await gather(task(async () => 1)(), { returnErrors: true });
+ * console.log(settled); // [1]
+ * ```
+ */
 export type GatherSettled<T extends readonly unknown[]> = { -readonly [K in keyof T]: TaskResult<T[K]> | Error };
 
 /**

@@ -1,4 +1,14 @@
-/** A finished item: its task's value. */
+/**
+ * A finished item: its task's value.
+ *
+ * @example
+ * ```ts
+ * import { type ItemSuccess, parallelMap } from 'rxtask';
+ *
+ * const [first]: ItemSuccess<number>[] = (await parallelMap((x: number) => x, [7])).successes();
+ * console.log(first.index, first.value, first.attempts); // 0 7 1
+ * ```
+ */
 export interface ItemSuccess<R> {
   /** The item's position in the input. */
   readonly index: number;
@@ -10,7 +20,17 @@ export interface ItemSuccess<R> {
   readonly durationMs: number;
 }
 
-/** An item that failed, was cancelled in flight, or never started (`attempts === 0`). */
+/**
+ * An item that failed, was cancelled in flight, or never started (`attempts === 0`).
+ *
+ * @example
+ * ```ts
+ * import { type ItemFailure, parallelMap } from 'rxtask';
+ *
+ * const failures: ItemFailure[] = (await parallelMap(() => Promise.reject(new Error('no')), [1])).failures();
+ * console.log(failures[0].index, (failures[0].error as Error).message); // 0 'no'
+ * ```
+ */
 export interface ItemFailure {
   /** The item's position in the input. */
   readonly index: number;

@@ -1,6 +1,17 @@
 import { describe } from './validate.js';
 
-/** A value passed whole to every call of a mapped task, as Prefect's `unmapped`. */
+/**
+ * A value passed whole to every call of a mapped task, as Prefect's `unmapped`.
+ *
+ * @example
+ * ```ts
+ * import { task, Unmapped, unmapped } from 'rxtask';
+ *
+ * const wrapped = unmapped([1, 2, 3]);
+ * const sumWith = task((x: number, list: number[]) => x + list.length);
+ * console.log(wrapped instanceof Unmapped, (await sumWith.map([10, 20], wrapped)).values()); // true [13, 23]
+ * ```
+ */
 export class Unmapped<T> {
   constructor(
     /** The value every call receives. */

@@ -30,6 +30,15 @@ import {
 /**
  * Options of {@link parallelMap}, `task.map`, `task.starmap`, `task.stream` and `mapParallel`. The resilience options
  * (`retry`, `timeout` per attempt, `rateLimit`) override the task's own for this map.
+ *
+ * @example
+ * ```ts
+ * import { parallelMap, type ParallelOptions } from 'rxtask';
+ *
+ * const options: ParallelOptions = { concurrency: 4, ordered: true, maxErrors: 3, deadline: 60_000 };
+ * const result = await parallelMap(async (x: number) => x + 1, [1, 2, 3], options);
+ * console.log(result.values()); // [2, 3, 4]
+ * ```
  */
 export interface ParallelOptions extends PolicyOptions {
   /** The most tasks running at once: a positive integer or `Infinity`. Default `16`. */
@@ -82,14 +91,50 @@ export const PARALLEL_OPTION_NAMES = [
   'scheduler',
 ] as const;
 
-/** The default cap on running tasks: enough to overlap I/O, few enough not to flood a server by accident. */
+/**
+ * The default cap on running tasks: enough to overlap I/O, few enough not to flood a server by accident.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONCURRENCY } from 'rxtask';
+ *
+ * console.log(DEFAULT_CONCURRENCY); // 16
+ * ```
+ */
 export const DEFAULT_CONCURRENCY = 16;
 const DEFAULT_BUFFER_SIZE = 10_000;
 
-/** What a parallel map can run over. */
+/**
+ * What a parallel map can run over.
+ *
+ * @example
+ * ```ts
+ * import { from } from 'rxjs';
+ * import { type MapInput, parallelMap } from 'rxtask';
+ *
+ * async function* pages() {
+ *   yield 1;
+ *   yield 2;
+ * }
+ * const inputs: MapInput<number>[] = [[1, 2], new Set([1, 2]), pages(), from([1, 2])];
+ * for (const input of inputs) console.log((await parallelMap((x: number) => x * 2, input)).values()); // [2, 4]
+ * ```
+ */
 export type MapInput<T> = Iterable<T> | AsyncIterable<T> | Observable<T>;
 
-/** Anything a parallel map can run: a task, or a plain function of one item (sync, async or Observable-returning). */
+/**
+ * Anything a parallel map can run: a task, or a plain function of one item (sync, async or Observable-returning).
+ *
+ * @example
+ * ```ts
+ * import { type ItemFunction, parallelMap } from 'rxtask';
+ *
+ * const double: ItemFunction<number, Promise<number>> = async function (x) {
+ *   return this.index === 0 ? x : x * 2;
+ * };
+ * console.log((await parallelMap(double, [5, 5])).values()); // [5, 10]
+ * ```
+ */
 export type ItemFunction<T, O> = (this: TaskContext, item: T) => O;
 
 /**

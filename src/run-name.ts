@@ -1,6 +1,18 @@
 import { describe } from './validate.js';
 
-/** How a task names each of its runs: a template over the call's arguments, or a function of them. */
+/**
+ * How a task names each of its runs: a template over the call's arguments, or a function of them.
+ *
+ * @example
+ * ```ts
+ * import { type RunName, task } from 'rxtask';
+ *
+ * const byTemplate: RunName = 'resize {image.name} to {1}px';
+ * const byFunction: RunName = (image: { name: string }, size: number) => `${image.name}@${size}`;
+ * const resize = task((image: { name: string }, size: number) => size, { runName: byTemplate });
+ * console.log(resize.submit({ name: 'cat.png' }, 64).runName, typeof byFunction); // 'resize cat.png to 64px' 'function'
+ * ```
+ */
 export type RunName = string | ((...args: never[]) => string);
 
 /**

@@ -7,10 +7,31 @@ import type { Runner } from './runners/runner.js';
 /**
  * Any function a task can wrap: sync, async, or returning an Observable. Its context arrives as `this`.
  * (The default `never[]` parameters let TypeScript infer each parameter, default values included, from the function.)
+ *
+ * @example
+ * ```ts
+ * import { type TaskFunction, task } from 'rxtask';
+ *
+ * const fn: TaskFunction<[string], string> = function (word) {
+ *   return `${this.name}: ${word}`;
+ * };
+ * console.log(await task(fn, { name: 'echo' })('hi')); // 'echo: hi'
+ * ```
  */
 export type TaskFunction<A extends unknown[] = never[], Output = unknown> = (this: TaskContext, ...args: A) => Output;
 
-/** Options of `task()`; `.with()` overrides them, and a map's own options override them for that map. */
+/**
+ * Options of `task()`; `.with()` overrides them, and a map's own options override them for that map.
+ *
+ * @example
+ * ```ts
+ * import { task, type TaskOptions } from 'rxtask';
+ *
+ * const options: TaskOptions = { name: 'fetchUser', runName: 'fetch user {id}', retry: { attempts: 2, backoff: 10 } };
+ * const fetchUser = task(async (id: number) => ({ id }), options);
+ * console.log(fetchUser.name, fetchUser.submit(3).runName); // 'fetchUser' 'fetch user 3'
+ * ```
+ */
 export interface TaskOptions extends PolicyOptions {
   /** Shown in events and errors, and read by the function as `this.name`. Defaults to the function's name. */
   name?: string;

@@ -5,6 +5,18 @@ import { TaskRun } from './task-run.js';
  * The value a task yields, or an awaitable settles to, for an `Output`: what awaiting it gives (a Promise's value, a
  * TaskRun's value, a ParallelRun's ParallelResult), else an Observable's values, else the value itself (an array is a
  * value, not a stream).
+ *
+ * @example
+ * ```ts
+ * import type { Observable } from 'rxjs';
+ * import type { TaskResult } from 'rxtask';
+ *
+ * type A = TaskResult<Promise<number>>; // number
+ * type B = TaskResult<Observable<string>>; // string
+ * type C = TaskResult<boolean[]>; // boolean[]: an array is a value
+ * const values: [A, B, C] = [1, 'a', [true]];
+ * console.log(values.length); // 3
+ * ```
  */
 export type TaskResult<Output> =
   Output extends PromiseLike<unknown>

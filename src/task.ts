@@ -33,17 +33,48 @@ const TASK_OPTIONS = ['name', 'runName', 'waitFor', 'onEvent', 'runner', ...POLI
 /**
  * The arguments of `task.map` for a task of parameters `A`: per parameter, an iterable to map over, or one value for
  * every call (`unmapped(value)`, or, with several arguments, any value that is not iterable, strings included).
+ *
+ * @example
+ * ```ts
+ * import { type MapArguments, task, unmapped } from 'rxtask';
+ *
+ * const scale = task((x: number, by: number) => x * by);
+ * const args: MapArguments<[number, number]> = [[1, 2], unmapped(10)];
+ * console.log((await scale.map(...args)).values()); // [10, 20]
+ * ```
  */
 export type MapArguments<A extends unknown[]> = {
   [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> | Unmapped<A[K]>;
 };
 
-/** The arguments of `task.map` with several parameters, where values that are not iterable are broadcast. */
+/**
+ * The arguments of `task.map` with several parameters, where values that are not iterable are broadcast.
+ *
+ * @example
+ * ```ts
+ * import { type BroadcastArguments, task } from 'rxtask';
+ *
+ * const scale = task((x: number, by: number) => x * by);
+ * const args: BroadcastArguments<[number, number]> = [[1, 2], 10]; // 10 is not iterable: every call gets it
+ * console.log((await scale.map(...args)).values()); // [10, 20]
+ * ```
+ */
 export type BroadcastArguments<A extends unknown[]> = {
   [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> | Unmapped<A[K]> | A[K];
 };
 
-/** An argument of `submit` may also be a future or run of its value, or `allowFailure` of one. */
+/**
+ * An argument of `submit` may also be a future or run of its value, or `allowFailure` of one.
+ *
+ * @example
+ * ```ts
+ * import { type SubmitArguments, task } from 'rxtask';
+ *
+ * const add = task((a: number, b: number) => a + b);
+ * const args: SubmitArguments<[number, number]> = [task(async () => 1).submit(), 2]; // a future where a number goes
+ * console.log(await add.submit(...args)); // 3
+ * ```
+ */
 export type SubmitArguments<A extends unknown[]> = {
   [K in keyof A]: A[K] | PromiseLike<A[K]> | AllowFailure<unknown>;
 };
@@ -97,7 +128,18 @@ export interface Task<A extends unknown[], R, Output = unknown> {
   stream(items: MapInput<A[0]>, options?: Omit<ParallelOptions, 'stopOnError' | 'maxErrors'>): Observable<R>;
 }
 
-/** The {@link Task} that wraps a function of type `F`. */
+/**
+ * The {@link Task} that wraps a function of type `F`.
+ *
+ * @example
+ * ```ts
+ * import { type TaskOf, task } from 'rxtask';
+ *
+ * const parse = (text: string) => Number(text);
+ * const parseTask: TaskOf<typeof parse> = task(parse);
+ * console.log(await parseTask('42')); // 42
+ * ```
+ */
 export type TaskOf<F extends TaskFunction> = Task<Parameters<F>, TaskResult<ReturnType<F>>, ReturnType<F>>;
 
 /**
@@ -130,7 +172,16 @@ export function task<F extends TaskFunction>(fn: F, options?: TaskOptions): Task
   return makeTask(fn as unknown as TaskFunction<unknown[]>, { ...checked }, policies) as unknown as TaskOf<F>;
 }
 
-/** True for the functions {@link task} returns. */
+/**
+ * True for the functions {@link task} returns.
+ *
+ * @example
+ * ```ts
+ * import { isTask, task } from 'rxtask';
+ *
+ * console.log(isTask(task(() => 1)), isTask(() => 1)); // true false
+ * ```
+ */
 export function isTask(value: unknown): value is Task<unknown[], unknown> {
   return definitionOf(value) !== undefined;
 }

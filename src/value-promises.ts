@@ -1,7 +1,18 @@
 import { EmptyError, type Observable, type Unsubscribable } from 'rxjs';
 import { assertOptions, assertSignal, describe } from './validate.js';
 
-/** Options of {@link firstValue} and {@link lastValue}. */
+/**
+ * Options of {@link firstValue} and {@link lastValue}.
+ *
+ * @example
+ * ```ts
+ * import { of } from 'rxjs';
+ * import { firstValue, type ValueOptions } from 'rxtask';
+ *
+ * const options: ValueOptions<string> = { signal: AbortSignal.timeout(1_000), defaultValue: 'none' };
+ * console.log(await firstValue(of<string>(), options)); // 'none'
+ * ```
+ */
 export interface ValueOptions<D> {
   /** Rejects with `signal.reason` when it aborts, and unsubscribes from the source. */
   signal?: AbortSignal;

@@ -3,8 +3,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-// Every ```ts block of the README and of docs/*.md is type-checked and run, so the docs cannot rot; ```js file=NAME
-// blocks are the modules they import.
+// Every ```ts block of the README, of docs/*.md and of the library's doc comments is type-checked and run, so the
+// docs cannot rot; ```js file=NAME blocks are the modules they import.
 const root = resolve(__dirname, '..');
 const scratch = join(root, 'test', '.examples');
 
@@ -26,16 +26,47 @@ function collectExamples(): Example[] {
     const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
     blocks.forEach((code, i) => {
       const file = join(scratch, `${doc.replace(/[/.]/g, '_')}_${i + 1}.ts`);
-      const toSource = (path: string) => relative(scratch, join(root, path)).replaceAll('\\', '/');
-      const rewritten = code
-        .replaceAll("from 'rxtask/operators'", `from '${toSource('operators/index.js')}'`)
-        .replaceAll("from 'rxtask/worker'", `from '${toSource('worker/index.js')}'`)
-        .replaceAll("from 'rxtask'", `from '${toSource('src/index.js')}'`);
-      writeFileSync(file, `${rewritten}\nexport {};\n`);
+      writeFileSync(file, `${rewrite(code)}\nexport {};\n`);
       examples.push({ name: `${doc} block ${i + 1}`, file });
     });
   }
+  // The @example of every doc comment in the library's source, but those that need a file or a server of the
+  // reader's (marked `// Needs …` on their first line).
+  for (const dir of ['src', 'operators', 'worker', 'bullmq']) {
+    for (const file of sourceFiles(join(root, dir))) {
+      const text = readFileSync(file, 'utf8');
+      const blocks = [...text.matchAll(/\* ```ts\n([\s\S]*?)\* ```/g)].map((match) =>
+        match[1].replace(/^\s*\* ?/gm, ''),
+      );
+      blocks.forEach((code, i) => {
+        if (code.startsWith('// Needs')) return;
+        const name = `${relative(root, file)} example ${i + 1}`;
+        const target = join(scratch, `${relative(root, file).replace(/[/.]/g, '_')}_${i + 1}.ts`);
+        writeFileSync(target, `${rewrite(code)}\nexport {};\n`);
+        examples.push({ name, file: target });
+      });
+    }
+  }
   return examples;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sourceFiles(join(dir, entry.name))
+      : entry.name.endsWith('.ts')
+        ? [join(dir, entry.name)]
+        : [],
+  );
+}
+
+function rewrite(code: string): string {
+  const toSource = (path: string) => relative(scratch, join(root, path)).replaceAll('\\', '/');
+  return code
+    .replaceAll("from 'rxtask/operators'", `from '${toSource('operators/index.js')}'`)
+    .replaceAll("from 'rxtask/worker'", `from '${toSource('worker/index.js')}'`)
+    .replaceAll("from 'rxtask/bullmq'", `from '${toSource('bullmq/index.js')}'`)
+    .replaceAll("from 'rxtask'", `from '${toSource('src/index.js')}'`);
 }
 
 rmSync(scratch, { recursive: true, force: true });
@@ -61,12 +92,16 @@ describe('documentation examples', () => {
       '--moduleResolution',
       'nodenext',
     ];
-    const run = () =>
+    let errors = '';
+    try {
       execFileSync('node', [tsc, ...args, '--skipLibCheck', '--types', 'node', ...examples.map((e) => e.file)], {
         cwd: root,
         encoding: 'utf8',
       });
-    expect(run).not.toThrow();
+    } catch (error) {
+      errors = String((error as { stdout?: string }).stdout ?? error);
+    }
+    expect(errors).toBe('');
   });
 
   it.each(examples)('$name runs', async ({ file }) => {

@@ -7,7 +7,19 @@ import { WorkerPool, type WorkerPoolOptions } from '../src/workers/worker-pool.j
 
 export { WorkerPool, type WorkerPoolOptions };
 
-/** Options of {@link workerTask}: a task's options, and where and how it runs. */
+/**
+ * Options of {@link workerTask}: a task's options, and where and how it runs.
+ *
+ * @example
+ * ```ts
+ * import { WorkerPool, type WorkerTaskOptions } from 'rxtask/worker';
+ *
+ * const pool = new WorkerPool({ threads: 2 });
+ * const options: WorkerTaskOptions = { pool, timeout: 10_000, transfer: (buffer: ArrayBuffer) => [buffer] };
+ * console.log(options.pool === pool); // true
+ * await pool.close();
+ * ```
+ */
 export interface WorkerTaskOptions extends TaskOptions {
   /** The pool to run on. Default: a pool of the task's own, made on its first call and sized to the cores. */
   pool?: WorkerPool;
@@ -15,7 +27,18 @@ export interface WorkerTaskOptions extends TaskOptions {
   transfer?: (...args: never[]) => Transferable[];
 }
 
-/** A task that runs on worker threads: a {@link Task}, and the pool it owns. */
+/**
+ * A task that runs on worker threads: a {@link Task}, and the pool it owns.
+ *
+ * @example
+ * ```ts
+ * import { type WorkerTask, workerTask } from 'rxtask/worker';
+ *
+ * // hash.js exports `hash(buffer)`: compiled JavaScript a worker can import.
+ * const hash: WorkerTask<[ArrayBuffer], string> = workerTask(new URL('./hash.js', import.meta.url), 'hash');
+ * await hash.close(); // closes its pool (made lazily: nothing was started)
+ * ```
+ */
 export type WorkerTask<A extends unknown[], R> = Task<A, R> & {
   /** Stops the task's own pool once its tasks are done (a pool given in the options is left to its owner). */
   close(): Promise<void>;
@@ -36,9 +59,9 @@ const WORKER_OPTIONS = ['name', 'runName', 'waitFor', 'onEvent', 'retry', 'timeo
  *
  * @example
  * ```ts
+ * // Needs primes.js, compiled JavaScript of yours: export function countPrimes(limit) { … }
  * import { workerTask } from 'rxtask/worker';
  *
- * // primes.js: export function countPrimes(limit) { … }
  * const countPrimes = workerTask<[limit: number], number>(new URL('./primes.js', import.meta.url), 'countPrimes');
  * const counts = await countPrimes.map([1e6, 2e6, 3e6]);
  * await countPrimes.close();

@@ -14,6 +14,14 @@ import { EXHAUSTED, type ItemSource, PENDING } from './sources.js';
 /**
  * How a run ended: `'completed'` (every item ran), `'timed_out'` (its deadline passed), `'aborted'` (`maxErrors`
  * failures, or the first with `stopOnError`) or `'cancelled'` (its signal aborted, or it was unsubscribed).
+ *
+ * @example
+ * ```ts
+ * import { parallelMap, type RunStatus } from 'rxtask';
+ *
+ * const status: RunStatus = (await parallelMap((x: number) => x, [1], { signal: AbortSignal.abort() })).status;
+ * console.log(status); // 'cancelled'
+ * ```
  */
 export type RunStatus = 'completed' | 'timed_out' | 'aborted' | 'cancelled';
 

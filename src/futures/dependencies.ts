@@ -4,7 +4,17 @@ import { TaskRun } from '../task-run.js';
 import { lastValue } from '../value-promises.js';
 import { TaskFuture } from './task-future.js';
 
-/** A dependency whose failure is passed in as its value instead of failing the task; see {@link allowFailure}. */
+/**
+ * A dependency whose failure is passed in as its value instead of failing the task; see {@link allowFailure}.
+ *
+ * @example
+ * ```ts
+ * import { AllowFailure, allowFailure, task } from 'rxtask';
+ *
+ * const wrapped = allowFailure(task(async () => 1).submit());
+ * console.log(wrapped instanceof AllowFailure); // true
+ * ```
+ */
 export class AllowFailure<T> {
   constructor(
     /** The future or run depended on. */

@@ -3,10 +3,30 @@ import { cancellationReason, TimeoutError } from '../errors.js';
 import { assertNonNegative, assertOptions } from '../validate.js';
 import { lastValue } from '../value-promises.js';
 
-/** Where a future is: waiting for its dependencies, running, or done one of three ways. */
+/**
+ * Where a future is: waiting for its dependencies, running, or done one of three ways.
+ *
+ * @example
+ * ```ts
+ * import { type FutureState, task } from 'rxtask';
+ *
+ * const state: FutureState = await task(async () => 1).submit().wait();
+ * console.log(state); // 'completed'
+ * ```
+ */
 export type FutureState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-/** Options of {@link TaskFuture.result} and {@link TaskFuture.wait}. */
+/**
+ * Options of {@link TaskFuture.result} and {@link TaskFuture.wait}.
+ *
+ * @example
+ * ```ts
+ * import { type FutureWaitOptions, task } from 'rxtask';
+ *
+ * const options: FutureWaitOptions = { timeout: 1_000 };
+ * console.log(await task(async () => 'ok').submit().result(options)); // 'ok'
+ * ```
+ */
 export interface FutureWaitOptions {
   /** Give up waiting after this many milliseconds (the future keeps running). */
   timeout?: number;

@@ -3,7 +3,17 @@ import type { SubmitArguments, Task } from '../task.js';
 import { assertFunction, assertOptions, assertSignal } from '../validate.js';
 import type { TaskFuture } from './task-future.js';
 
-/** Options of {@link taskGroup}. */
+/**
+ * Options of {@link taskGroup}.
+ *
+ * @example
+ * ```ts
+ * import { task, taskGroup, type TaskGroupOptions } from 'rxtask';
+ *
+ * const options: TaskGroupOptions = { signal: AbortSignal.timeout(5_000) };
+ * console.log(await taskGroup((group) => group.start(task(async () => 'done')), options)); // 'done'
+ * ```
+ */
 export interface TaskGroupOptions {
   /** Cancels every child (and the group) when it aborts. */
   signal?: AbortSignal;
@@ -11,6 +21,14 @@ export interface TaskGroupOptions {
 
 /**
  * The handle a {@link taskGroup} body gets: start children with it; the group waits for every one of them.
+ *
+ * @example
+ * ```ts
+ * import { type TaskGroup, task, taskGroup } from 'rxtask';
+ *
+ * const startAll = (group: TaskGroup) => [1, 2].map((n) => group.start(task(async (x: number) => x * 10), n));
+ * console.log(await taskGroup(async (group) => Promise.all(startAll(group)))); // [10, 20]
+ * ```
  */
 export interface TaskGroup {
   /** Starts `task(...args)` as a child of the group and returns its future. */

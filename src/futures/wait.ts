@@ -4,13 +4,34 @@ import { TimeoutError } from '../errors.js';
 import { assertNonNegative, assertOptions, describe } from '../validate.js';
 import { TaskFuture } from './task-future.js';
 
-/** Options of {@link wait} and {@link asCompleted}. */
+/**
+ * Options of {@link wait} and {@link asCompleted}.
+ *
+ * @example
+ * ```ts
+ * import { task, wait, type WaitOptions } from 'rxtask';
+ *
+ * const options: WaitOptions = { timeout: 1_000 };
+ * const { done } = await wait([task(async () => 1).submit()], options);
+ * console.log(done.length); // 1
+ * ```
+ */
 export interface WaitOptions {
   /** Stop waiting after this many milliseconds. */
   timeout?: number;
 }
 
-/** What {@link wait} resolves: the futures that are done and those that are not, each in the order given. */
+/**
+ * What {@link wait} resolves: the futures that are done and those that are not, each in the order given.
+ *
+ * @example
+ * ```ts
+ * import { task, wait, type WaitResult } from 'rxtask';
+ *
+ * const result: WaitResult<number> = await wait([task(async () => 1).submit()]);
+ * console.log(result.done.length, result.notDone.length); // 1 0
+ * ```
+ */
 export interface WaitResult<T> {
   done: TaskFuture<T>[];
   notDone: TaskFuture<T>[];
@@ -72,7 +93,18 @@ export function asCompleted<T>(futures: readonly TaskFuture<T>[], options?: Wait
   return new AsCompleted(futures, timeout);
 }
 
-/** The futures in completion order, as an Observable and an AsyncIterable. See {@link asCompleted}. */
+/**
+ * The futures in completion order, as an Observable and an AsyncIterable. See {@link asCompleted}.
+ *
+ * @example
+ * ```ts
+ * import { lastValueFrom, toArray } from 'rxjs';
+ * import { asCompleted, task } from 'rxtask';
+ *
+ * const futures = [task(async () => 'a').submit(), task(async () => 'b').submit()];
+ * console.log((await lastValueFrom(asCompleted(futures).pipe(toArray()))).length); // 2: each future once
+ * ```
+ */
 export class AsCompleted<T> extends Observable<TaskFuture<T>> implements AsyncIterable<TaskFuture<T>> {
   private readonly count: number;
 

@@ -3,7 +3,19 @@ import { Queue } from '../queue.js';
 import { assertOptions, assertPositiveInteger, assertSignal, describe } from '../validate.js';
 import { Waiter } from './waiter.js';
 
-/** Options of a {@link RateLimiter}: at most `limit` starts per `interval`. */
+/**
+ * Options of a {@link RateLimiter}: at most `limit` starts per `interval`.
+ *
+ * @example
+ * ```ts
+ * import { RateLimiter, type RateLimitOptions } from 'rxtask';
+ *
+ * const options: RateLimitOptions = { limit: 600, interval: 'minute', burst: 10 };
+ * const limiter = new RateLimiter(options);
+ * await limiter.wait();
+ * console.log(limiter.limit); // 600
+ * ```
+ */
 export interface RateLimitOptions {
   /** Starts allowed per interval: a positive number. */
   limit: number;

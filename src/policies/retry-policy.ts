@@ -1,10 +1,36 @@
 import { isCancellation, NonRetryableError } from '../errors.js';
 import { assertFunction, assertNonNegative, assertOptions, assertPositiveInteger, describe } from '../validate.js';
 
-/** How a retried delay is randomized; a number `f` in [0, 1] spreads it uniformly over ±f of itself. */
+/**
+ * How a retried delay is randomized; a number `f` in [0, 1] spreads it uniformly over ±f of itself.
+ *
+ * @example
+ * ```ts
+ * import type { Jitter, RetryOptions } from 'rxtask';
+ *
+ * const jitter: Jitter = 0.2; // ±20% around each delay
+ * const retry: RetryOptions = { attempts: 4, backoff: 500, jitter };
+ * console.log(retry.jitter); // 0.2
+ * ```
+ */
 export type Jitter = 'full' | 'equal' | 'none' | number;
 
-/** What `onRetry` is told before each retry. */
+/**
+ * What `onRetry` is told before each retry.
+ *
+ * @example
+ * ```ts
+ * import { type RetryEvent, task } from 'rxtask';
+ *
+ * const log: RetryEvent[] = [];
+ * let calls = 0;
+ * const flaky = task(async () => (++calls < 2 ? Promise.reject(new Error('503')) : 'ok'), {
+ *   retry: { attempts: 2, backoff: 1, onRetry: (event) => log.push(event) },
+ * });
+ * await flaky();
+ * console.log(log[0].attempt, (log[0].error as Error).message); // 1 '503'
+ * ```
+ */
 export interface RetryEvent {
   /** The error the attempt failed with. */
   readonly error: unknown;
@@ -19,6 +45,20 @@ export interface RetryEvent {
  *
  * `attempts` counts every attempt, the first included: `attempts: 3` is one try and two retries, what Prefect's
  * `retries=2` and Flyte's `retries=2` mean. Cancellation is never retried; a per-attempt timeout is, by default.
+ *
+ * @example
+ * ```ts
+ * import { parseRetryAfter, type RetryOptions, task } from 'rxtask';
+ *
+ * const retry: RetryOptions = {
+ *   attempts: 5, // the first included: four retries
+ *   backoff: 200,
+ *   maxDelay: 10_000,
+ *   retryIf: (error) => !(error instanceof TypeError),
+ *   retryAfter: (error) => parseRetryAfter((error as { retryAfter?: string }).retryAfter),
+ * };
+ * console.log(await task(async () => 'ok', { retry })()); // 'ok'
+ * ```
  */
 export interface RetryOptions {
   /** Total attempts, the first included. Default `3`. */

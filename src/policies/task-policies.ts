@@ -4,7 +4,17 @@ import { ConcurrencyLimit } from './concurrency-limit.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
 import { type RetryOptions, RetryPolicy } from './retry-policy.js';
 
-/** The resilience options shared by `task()` and every map: a task's are its defaults, a map's override them. */
+/**
+ * The resilience options shared by `task()` and every map: a task's are its defaults, a map's override them.
+ *
+ * @example
+ * ```ts
+ * import { type PolicyOptions, task } from 'rxtask';
+ *
+ * const resilient: PolicyOptions = { retry: { attempts: 3, backoff: 10 }, timeout: 5_000, rateLimit: { limit: 10, interval: 'second' } };
+ * console.log(await task(async () => 'ok', resilient)()); // 'ok'
+ * ```
+ */
 export interface PolicyOptions {
   /** Retry failed attempts with backoff; see {@link RetryOptions}. No retry by default. */
   retry?: RetryOptions;

@@ -5,6 +5,16 @@ import type { TaskFunction } from '../task-definition.js';
  * Where a task's attempts run, when not in this process: given the task's name, an attempt's arguments and its
  * signal, it runs the attempt elsewhere and resolves its value. `bullmqRunner` (from `rxtask/bullmq`) is one. The
  * engine still applies the concurrency cap, retry, timeout and rate limit around each attempt.
+ *
+ * @example
+ * ```ts
+ * import { type Runner, task } from 'rxtask';
+ *
+ * // A runner that runs attempts in this process, as a stand-in for a remote one.
+ * const local = task((x: number) => x * 2, { name: 'double' });
+ * const runner: Runner = { run: async (_name, args) => local.forward(...(args as [number])) };
+ * console.log(await task((x: number) => x, { name: 'double', runner })(21)); // 42
+ * ```
  */
 export interface Runner {
   run(task: string, args: unknown[], signal: AbortSignal): Promise<unknown>;

@@ -3,7 +3,19 @@ import { Piscina } from 'piscina';
 import { ConcurrencyLimit } from '../policies/concurrency-limit.js';
 import { assertPositiveInteger, describe } from '../validate.js';
 
-/** Options of a {@link WorkerPool}. */
+/**
+ * Options of a {@link WorkerPool}.
+ *
+ * @example
+ * ```ts
+ * import { WorkerPool, type WorkerPoolOptions } from 'rxtask/worker';
+ *
+ * const options: WorkerPoolOptions = { threads: 2 };
+ * const pool = new WorkerPool(options);
+ * console.log(pool.limit.limit); // 2
+ * await pool.close();
+ * ```
+ */
 export interface WorkerPoolOptions {
   /** Threads in the pool. Default: the machine's cores (`os.availableParallelism()`). */
   threads?: number;
