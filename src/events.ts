@@ -82,11 +82,6 @@ const hub = new Subject<RunEvent>();
  */
 export const events$: Observable<RunEvent> = hub.asObservable();
 
-/** True while someone listens to `events$`. @internal */
-export function globalListening(): boolean {
-  return hub.observed;
-}
-
 /** Where a run's events go: the global stream, its own subject, its `onEvent` callback. @internal */
 export class EventTargets {
   constructor(

@@ -170,8 +170,3 @@ function checkTimeout(where: string, options: FutureWaitOptions | undefined): nu
   assertNonNegative(where, 'timeout', checked?.timeout);
   return checked?.timeout;
 }
-
-/** True for a TaskFuture. @internal */
-export function isTaskFuture(value: unknown): value is TaskFuture<unknown> {
-  return value instanceof TaskFuture;
-}
