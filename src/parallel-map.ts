@@ -9,6 +9,7 @@ import {
   ObservableSource,
 } from './engine/sources.js';
 import type { RunEvent } from './events.js';
+import { itemDependencies } from './futures/dependencies.js';
 import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';
 import { POLICY_OPTIONS, type PolicyOptions, resolvePolicies } from './policies/task-policies.js';
@@ -213,6 +214,7 @@ export function createRun(
     onEvent: checked.onEvent ?? definition.options.onEvent,
     runEvents,
     runName: runNamer(definition, spread),
+    dependencies: itemDependencies(spread),
   };
   return new ParallelRun({
     settings,

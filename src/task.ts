@@ -355,6 +355,8 @@ function subscribeGuardedTask(
     onEvent: definition.options.onEvent,
     runEvents: undefined,
     runName: runNamer(definition, true),
+    // A call's arguments were resolved before it got here.
+    dependencies: undefined,
   };
   const engine = new ParallelEngine(settings, new ArraySource([args]), new TaskRunSink(subscriber));
   subscriber.add(() => engine.dispose(abortReasonOr(cancellationReason)));

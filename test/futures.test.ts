@@ -210,6 +210,37 @@ describe('dependencies', () => {
   });
 });
 
+describe('dependencies in map items', () => {
+  const double = task((x: number) => x * 2);
+
+  it('resolves futures and runs that are items of a map, or arguments of its tuples', async () => {
+    const items = [delayed.submit(3), 4, delayed(5)] as unknown as number[];
+    expect((await double.map(items)).values()).toEqual([6, 8, 10]);
+    const add = task((a: number, b: number) => a + b);
+    expect((await add.starmap([[delayed.submit(1), 2]] as unknown as [number, number][])).values()).toEqual([3]);
+    expect((await add.map([delayed.submit(1), 5] as unknown as number[], 10)).values()).toEqual([11, 15]);
+  });
+
+  it('fails only the item whose future failed, with an UpstreamError', async () => {
+    const result = await double.map([failing.submit('gone'), 1] as unknown as number[]);
+    expect(result.okValues()).toEqual([2]);
+    expect(result.failures()[0].error).toBeInstanceOf(UpstreamError);
+  });
+
+  it('counts an item waiting for its dependency as not started when the run is cancelled', async () => {
+    const hang = task(() => new Promise<number>(() => {}));
+    const controller = new AbortController();
+    const pending = double
+      .map([hang.submit()] as unknown as number[], { signal: controller.signal })
+      .then((result) => result);
+    await sleep(5);
+    controller.abort(new Error('stop'));
+    const result = await pending;
+    expect(result.status).toBe('cancelled');
+    expect(result.failures()[0].attempts).toBe(0);
+  });
+});
+
 describe('run names', () => {
   it('fill a template from parameter names and positions, or call a function', () => {
     const train = task(

@@ -1,4 +1,4 @@
-import type { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import type { Observable, SchedulerLike, Subject, Subscription, Unsubscribable } from 'rxjs';
 import { RunContext } from '../context.js';
 import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
 import { EventTargets, type RunEvent } from '../events.js';
@@ -68,6 +68,14 @@ export interface EngineSettings {
   readonly runEvents: { readonly subject: Subject<RunEvent> | undefined } | undefined;
   /** Names an item's run, for events. */
   readonly runName: (item: unknown) => string;
+  /** Finds and waits for futures and runs among an item's arguments; `undefined` where items cannot hold any. */
+  readonly dependencies: DependencyResolver | undefined;
+}
+
+/** How the engine waits for the futures and runs an item's arguments hold. @internal */
+export interface DependencyResolver {
+  needs(item: object): boolean;
+  resolve(item: unknown, ready: (item: unknown) => void, fail: (error: unknown) => void): Unsubscribable;
 }
 
 /**
@@ -202,13 +210,23 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     if (this.events !== undefined) {
       slot.runName = this.settings.runName(item);
       this.emit('queued', slot, context);
-      if (this.guard === undefined) this.emit('started', slot, context);
     }
+    const dependencies = this.settings.dependencies;
+    if (dependencies !== undefined && typeof item === 'object' && item !== null && dependencies.needs(item)) {
+      this.awaitDependencies(slot, context, item, dependencies);
+      return;
+    }
+    this.invoke(slot, context, item);
+  }
+
+  /** Runs the item's function: through the guard when there are policies, else on the fast path. */
+  private invoke(slot: Slot, context: RunContext, item: unknown): void {
     if (this.guard !== undefined) {
       slot.item = item;
       this.guard.begin(slot);
       return;
     }
+    if (this.events !== undefined) this.emit('started', slot, context);
     let output: unknown;
     try {
       output = this.spread ? this.fn.apply(context, item as unknown[]) : this.fn.call(context, item);
@@ -226,6 +244,25 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     } else {
       this.settle(slot, true, output);
     }
+  }
+
+  /** An item holding futures or runs waits for them, in its slot, before its function runs. */
+  private awaitDependencies(slot: Slot, context: RunContext, item: unknown, dependencies: DependencyResolver): void {
+    slot.waiting = true;
+    const ready = (resolved: unknown) => {
+      if (slot.context !== context) return;
+      slot.waiting = false;
+      slot.inner = undefined;
+      this.invoke(slot, context, resolved);
+    };
+    const failed = (error: unknown) => {
+      if (slot.context !== context) return;
+      slot.waiting = false;
+      slot.inner = undefined;
+      this.settle(slot, false, error);
+    };
+    const waiting = dependencies.resolve(item, ready, failed);
+    if (slot.context === context && slot.waiting) slot.inner = waiting;
   }
 
   /** An Observable task's item ends with its last value, once its subscription is torn down. */

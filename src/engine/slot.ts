@@ -1,4 +1,4 @@
-import type { Subscription } from 'rxjs';
+import type { Subscription, Unsubscribable } from 'rxjs';
 import type { RunContext } from '../context.js';
 import type { TimeoutEntry } from '../policies/timeout-queue.js';
 import type { Waiter } from '../policies/waiter.js';
@@ -16,7 +16,8 @@ export interface SlotOwner {
 export class Slot {
   context: RunContext | undefined = undefined;
   startedAt = 0;
-  inner: Subscription | undefined = undefined;
+  /** What to unsubscribe when the item is cancelled: an Observable task, or the wait for its dependencies. */
+  inner: Unsubscribable | undefined = undefined;
   readonly onValue: (value: unknown) => void;
   readonly onError: (error: unknown) => void;
   /** The item, kept for its retries. */

@@ -51,6 +51,29 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
+/** True for an argument that is itself a future, a TaskRun or `allowFailure(…)`. @internal */
+export function isDependencyArgument(value: unknown): boolean {
+  return value instanceof TaskFuture || value instanceof TaskRun || value instanceof AllowFailure;
+}
+
+/**
+ * How a map waits for the futures and runs its items hold: at the top level of an item, or of an argument tuple
+ * (starmap, zipped arguments). Deeper ones are not looked for, to keep the check per item O(1). @internal
+ */
+export function itemDependencies(spread: boolean) {
+  return {
+    needs: (item: object) =>
+      spread ? Array.isArray(item) && item.some(isDependencyArgument) : isDependencyArgument(item),
+    resolve: (item: unknown, ready: (item: unknown) => void, fail: (error: unknown) => void) =>
+      resolveDependencies(
+        spread ? (item as unknown[]) : [item],
+        [],
+        (resolved) => ready(spread ? resolved : resolved[0]),
+        fail,
+      ),
+  };
+}
+
 /** True when the arguments hold a future, a TaskRun or `allowFailure(…)`, at the top level or in arrays and plain objects. @internal */
 export function hasDependencies(values: readonly unknown[]): boolean {
   const seen = new Set<unknown>();
