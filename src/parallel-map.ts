@@ -14,7 +14,7 @@ import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';
 import { POLICY_OPTIONS, type PolicyOptions, resolvePolicies } from './policies/task-policies.js';
 import { runNamer } from './run-name.js';
-import { isRunner, type Runner, remoteFunction } from './runners/runner.js';
+import { assertRunner, type Runner, remoteFunction } from './runners/runner.js';
 import { toDefinition } from './task-definition.js';
 import { isObservableLike, type TaskResult } from './task-output.js';
 import type { TaskRun } from './task-run.js';
@@ -255,11 +255,7 @@ export function checkParallelOptions(where: string, options: unknown): ParallelO
   assertSignal(where, 'signal', checked.signal);
   if (checked.onProgress !== undefined) assertFunction(where, 'onProgress', checked.onProgress);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
-  if (checked.runner !== undefined && !isRunner(checked.runner)) {
-    throw new TypeError(
-      `${where}: \`runner\` must be a Runner (an object with a run method), got ${describe(checked.runner)}`,
-    );
-  }
+  assertRunner(where, checked.runner);
   if (checked.scheduler !== undefined && typeof checked.scheduler?.now !== 'function') {
     throw new TypeError(`${where}: \`scheduler\` must be an RxJS SchedulerLike, got ${describe(checked.scheduler)}`);
   }

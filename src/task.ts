@@ -14,7 +14,7 @@ import { assertItems, createRun, type MapInput, PARALLEL_OPTION_NAMES, type Para
 import type { ParallelRun } from './parallel-run.js';
 import { hasPolicies, POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
 import { assertRunName, formatRunName, parameterNames, runNamer } from './run-name.js';
-import { isRunner, remoteFunction } from './runners/runner.js';
+import { assertRunner, remoteFunction } from './runners/runner.js';
 import {
   definitionOf,
   TASK_DEFINITION,
@@ -191,11 +191,7 @@ function checkTaskOptions(where: string, options: unknown): TaskOptions {
   assertString(where, 'name', checked.name);
   assertRunName(where, checked.runName);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
-  if (checked.runner !== undefined && !isRunner(checked.runner)) {
-    throw new TypeError(
-      `${where}: \`runner\` must be a Runner (an object with a run method), got ${describe(checked.runner)}`,
-    );
-  }
+  assertRunner(where, checked.runner);
   if (checked.waitFor !== undefined) {
     if (!Array.isArray(checked.waitFor)) {
       throw new TypeError(

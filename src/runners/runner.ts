@@ -1,5 +1,6 @@
 import type { TaskContext } from '../context.js';
 import type { TaskFunction } from '../task-definition.js';
+import { describe } from '../validate.js';
 
 /**
  * Where a task's attempts run, when not in this process: given the task's name, an attempt's arguments and its
@@ -28,6 +29,9 @@ export function remoteFunction(runner: Runner, name: string): TaskFunction<unkno
 }
 
 /** Checks a `runner` option. @internal */
-export function isRunner(value: unknown): value is Runner {
-  return typeof value === 'object' && value !== null && typeof (value as Runner).run === 'function';
+export function assertRunner(where: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || typeof (value as Runner).run !== 'function') {
+    throw new TypeError(`${where}: \`runner\` must be a Runner (an object with a run method), got ${describe(value)}`);
+  }
 }
