@@ -1,4 +1,4 @@
-import { type Observable, Subject } from 'rxjs';
+import { Observable, type Observer, Subscriber, Subscription } from 'rxjs';
 
 /**
  * What every event carries.
@@ -63,11 +63,79 @@ export type RunEvent =
  */
 export type RunEventType = RunEvent['type'];
 
-const hub = new Subject<RunEvent>();
+/**
+ * A stream of events whose listeners are called directly by the run that emits, so a listener that throws fails that
+ * run (as a throwing `onEvent` or `onProgress` does) instead of becoming an uncaught error later. A listener given to
+ * `subscribe` as a function or an observer is called this way; an operator chain (`events$.pipe(…)`) keeps RxJS's own
+ * error handling. @internal
+ */
+export class EventStream extends Observable<RunEvent> {
+  /** Replaced, never changed in place, so a listener that leaves while an event is delivered disturbs nothing. */
+  private listeners: readonly ((event: RunEvent) => void)[] = [];
+
+  constructor() {
+    super((subscriber) => this.listen((event) => subscriber.next(event)));
+  }
+
+  /** True while anyone listens: a run decides when it starts whether to build events at all. */
+  get observed(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  override subscribe(
+    observerOrNext?: Partial<Observer<RunEvent>> | ((value: RunEvent) => void) | null,
+    ...rest: never[]
+  ): Subscription {
+    const next = directListener(observerOrNext);
+    if (next === undefined) {
+      return (super.subscribe as (...args: unknown[]) => Subscription).call(this, observerOrNext, ...rest);
+    }
+    return new Subscription(this.listen(next));
+  }
+
+  /** Delivers to every listener; the first error a listener throws is rethrown once all have had the event. */
+  emit(event: RunEvent): void {
+    const listeners = this.listeners;
+    let failed = false;
+    let failure: unknown;
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i](event);
+      } catch (error) {
+        if (!failed) failure = error;
+        failed = true;
+      }
+    }
+    if (failed) throw failure;
+  }
+
+  private listen(listener: (event: RunEvent) => void): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((each) => each !== listener);
+    };
+  }
+}
+
+function directListener(
+  observerOrNext: Partial<Observer<RunEvent>> | ((value: RunEvent) => void) | null | undefined,
+): ((event: RunEvent) => void) | undefined {
+  if (typeof observerOrNext === 'function') return observerOrNext;
+  if (observerOrNext === null || typeof observerOrNext !== 'object' || observerOrNext instanceof Subscriber) {
+    return undefined;
+  }
+  const observer = observerOrNext;
+  return typeof observer.next === 'function' ? (event) => observer.next?.(event) : undefined;
+}
+
+const hub = new EventStream();
 
 /**
  * Every event of every run and call, for loggers and UIs. Runs decide whether to report when they start, so
  * subscribe before starting the work you want to see; when nobody listens, nothing is built or sent.
+ *
+ * A listener passed to `subscribe` is called by the run that emits: if it throws, that run fails with its error (as
+ * with `onEvent`), rather than the error surfacing later as an uncaught exception.
  *
  * @example
  * ```ts
@@ -80,30 +148,55 @@ const hub = new Subject<RunEvent>();
  * console.log(seen); // ['queued', 'started', 'succeeded', 'progress']
  * ```
  */
-export const events$: Observable<RunEvent> = hub.asObservable();
+export const events$: Observable<RunEvent> = hub;
 
 /** Where a run's events go: the global stream, its own subject, its `onEvent` callback. @internal */
 export class EventTargets {
   constructor(
     private readonly global: boolean,
-    private readonly run: Subject<RunEvent> | undefined,
+    private readonly run: EventStream | undefined,
     private readonly onEvent: ((event: RunEvent) => void) | undefined,
   ) {}
 
   /** The targets of a run, or `undefined` when nobody listens (so the run reports nothing at all). */
-  static of(
-    run: Subject<RunEvent> | undefined,
-    onEvent: ((event: RunEvent) => void) | undefined,
-  ): EventTargets | undefined {
+  static of(run: EventStream | undefined, onEvent: ((event: RunEvent) => void) | undefined): EventTargets | undefined {
     const global = hub.observed;
     const runObserved = run?.observed === true;
     if (!global && !runObserved && onEvent === undefined) return undefined;
     return new EventTargets(global, runObserved ? run : undefined, onEvent);
   }
 
+  /**
+   * Delivers to every target; the first error a listener throws is rethrown once all have had the event, for the
+   * run to fail with.
+   */
   emit(event: RunEvent): void {
-    if (this.global) hub.next(event);
-    this.run?.next(event);
-    this.onEvent?.(event);
+    let failed = false;
+    let failure: unknown;
+    if (this.global) {
+      try {
+        hub.emit(event);
+      } catch (error) {
+        failed = true;
+        failure = error;
+      }
+    }
+    if (this.run !== undefined) {
+      try {
+        this.run.emit(event);
+      } catch (error) {
+        if (!failed) failure = error;
+        failed = true;
+      }
+    }
+    if (this.onEvent !== undefined) {
+      try {
+        this.onEvent(event);
+      } catch (error) {
+        if (!failed) failure = error;
+        failed = true;
+      }
+    }
+    if (failed) throw failure;
   }
 }

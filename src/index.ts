@@ -4,7 +4,7 @@ export {
   toAsyncIterable,
 } from './async-iterable.js';
 export { type TaskContext, withContext } from './context.js';
-export type { RunStatus } from './engine/engine.js';
+export type { RunStatus } from './engine/engine-types.js';
 export {
   BufferOverflowError,
   ItemError,

@@ -1,4 +1,4 @@
-import { asyncScheduler, from, type Observable, type SchedulerLike, type Subject } from 'rxjs';
+import { from, type Observable, type SchedulerLike } from 'rxjs';
 import type { TaskContext } from './context.js';
 import type { EngineSettings } from './engine/engine.js';
 import {
@@ -8,7 +8,7 @@ import {
   IteratorSource,
   ObservableSource,
 } from './engine/sources.js';
-import type { RunEvent } from './events.js';
+import type { EventStream, RunEvent } from './events.js';
 import { itemDependencies } from './futures/dependencies.js';
 import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';
@@ -18,10 +18,11 @@ import { assertRunner, type Runner, remoteFunction } from './runners/runner.js';
 import { toDefinition } from './task-definition.js';
 import { isObservableLike, type TaskResult } from './task-output.js';
 import type { TaskRun } from './task-run.js';
+import { defaultScheduler } from './time.js';
 import {
   assertBoolean,
+  assertDuration,
   assertFunction,
-  assertNonNegative,
   assertOptions,
   assertPositiveInteger,
   assertSignal,
@@ -54,13 +55,14 @@ export interface ParallelOptions extends PolicyOptions {
   window?: number;
   /** Stop at the first failure: admit nothing more and cancel what is in flight (status `'aborted'`). Default `false`. */
   stopOnError?: boolean;
-  /** Stop after this many failures, as `stopOnError` does after one. Default: never stop. */
+  /** Stop after this many failures, as `stopOnError` does after one. Default `Infinity`: never stop. */
   maxErrors?: number;
   /** Called after each finished item with the count done and the count known (it grows for unsized input). */
   onProgress?: (done: number, total: number) => void;
   /**
-   * A deadline for the whole run, in milliseconds from its start: when it passes, tasks in flight are aborted with a
-   * `TimeoutError`, unstarted items are marked, and the status is `'timed_out'`.
+   * A deadline for the whole run, in milliseconds from its start (`Infinity` for none): when it passes, tasks in
+   * flight are aborted with a `TimeoutError`, unstarted items are marked, and the status is `'timed_out'`. It is also
+   * checked before each item starts, so it binds synchronous work too, and `deadline: 0` runs nothing.
    */
   deadline?: number;
   /** Cancels the run when it aborts (status `'cancelled'`). */
@@ -195,7 +197,7 @@ export function createRun(
     throw new RangeError(`${where}: \`window\` (${window}) must be at least \`concurrency\` (${concurrency})`);
   }
   const bufferSize = checked.bufferSize ?? DEFAULT_BUFFER_SIZE;
-  const runEvents: { subject: Subject<RunEvent> | undefined } = { subject: undefined };
+  const runEvents: { subject: EventStream | undefined } = { subject: undefined };
   const runner = checked.runner;
   const settings: EngineSettings = {
     fn: runner === undefined ? definition.fn : remoteFunction(runner, definition.name),
@@ -207,7 +209,7 @@ export function createRun(
     onProgress: checked.onProgress,
     deadline: checked.deadline,
     signal: checked.signal,
-    scheduler: checked.scheduler ?? asyncScheduler,
+    scheduler: checked.scheduler ?? defaultScheduler,
     batchedClock: checked.scheduler === undefined,
     policies: resolvePolicies(where, checked, definition.policies, checked.scheduler),
     indexed: true,
@@ -215,6 +217,7 @@ export function createRun(
     runEvents,
     runName: runNamer(definition, spread),
     dependencies: itemDependencies(spread),
+    awaitItems: !spread,
   };
   return new ParallelRun({
     settings,
@@ -227,8 +230,9 @@ export function createRun(
 function createSource(items: MapInput<unknown>, bufferSize: number): ItemSource<unknown> {
   if (Array.isArray(items) || ArrayBuffer.isView(items)) return new ArraySource(items as ArrayLike<unknown>);
   if (isObservableLike(items)) return new ObservableSource(from(items), bufferSize);
-  if (Symbol.iterator in Object(items)) return new IteratorSource(items as Iterable<unknown>, sizeOf(items));
-  return new AsyncIteratorSource(items as AsyncIterable<unknown>);
+  // As `for await` does, an object with both protocols is read through Symbol.asyncIterator.
+  if (Symbol.asyncIterator in Object(items)) return new AsyncIteratorSource(items as AsyncIterable<unknown>);
+  return new IteratorSource(items as Iterable<unknown>, sizeOf(items));
 }
 
 /** @internal */
@@ -247,11 +251,11 @@ export function checkParallelOptions(where: string, options: unknown): ParallelO
   const checked = assertOptions<ParallelOptions>(where, options, PARALLEL_OPTION_NAMES) ?? {};
   assertPositiveInteger(where, 'concurrency', checked.concurrency, true);
   assertPositiveInteger(where, 'window', checked.window, true);
-  assertPositiveInteger(where, 'maxErrors', checked.maxErrors, false);
+  assertPositiveInteger(where, 'maxErrors', checked.maxErrors, true);
   assertPositiveInteger(where, 'bufferSize', checked.bufferSize, true);
   assertBoolean(where, 'ordered', checked.ordered);
   assertBoolean(where, 'stopOnError', checked.stopOnError);
-  assertNonNegative(where, 'deadline', checked.deadline);
+  assertDuration(where, 'deadline', checked.deadline);
   assertSignal(where, 'signal', checked.signal);
   if (checked.onProgress !== undefined) assertFunction(where, 'onProgress', checked.onProgress);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);

@@ -1,4 +1,4 @@
-import type { RunStatus } from './engine/engine.js';
+import type { RunStatus } from './engine/engine-types.js';
 import { ItemError } from './errors.js';
 import { FailedItem, type ItemFailure, type ItemResult, type ItemSuccess, itemResult } from './item-result.js';
 
@@ -10,6 +10,8 @@ export interface ResultColumns {
   readonly durations: ArrayLike<number>;
   readonly failedIndices: number[];
   readonly failedErrors: unknown[];
+  /** The index of the failure that stopped an aborted run (`stopOnError`, `maxErrors`). */
+  readonly stoppedBy: number | undefined;
 }
 
 /**
@@ -52,16 +54,24 @@ export class ParallelResult<R> {
   }
 
   /**
-   * Every value in input order. Throws an `AggregateError` when any item failed (or never started), each of its
-   * `errors` an {@link ItemError} carrying the item's `index` and the original error as `cause`.
+   * Every value in input order, when the run completed and every item succeeded. Otherwise it throws an
+   * `AggregateError` whose `errors` are {@link ItemError}s, each carrying the item's `index` and the original error as
+   * `cause`: led by the failure that stopped the run (`stopOnError`, `maxErrors`), then in input order. A run that
+   * ended early over an input of unknown size throws even when every item it ran succeeded: its values are not all
+   * the input's. {@link ParallelResult.okValues} is the lenient one.
    */
   values(): R[] {
-    const { failedIndices, failedErrors, values, count } = this.columns;
-    if (failedIndices.length > 0) {
+    const { failedIndices, failedErrors, values, count, stoppedBy } = this.columns;
+    if (failedIndices.length > 0 || this.status !== 'completed') {
       const errors = failedIndices
         .map((index, i) => new ItemError(index, failedErrors[i]))
-        .sort((a, b) => a.index - b.index);
-      throw new AggregateError(errors, `${errors.length} of ${count} items failed (run ${this.status})`);
+        .sort((a, b) => (a.index === stoppedBy ? -1 : b.index === stoppedBy ? 1 : a.index - b.index));
+      const failed = `${errors.length} of ${count} items failed`;
+      const message =
+        this.status === 'completed'
+          ? `${failed} (run completed)`
+          : `The run ${this.status.replace('_', ' ')} before every item ran: ${failed}`;
+      throw new AggregateError(errors, message);
     }
     return values.length === count ? (values as R[]) : (values.slice(0, count) as R[]);
   }

@@ -1,4 +1,4 @@
-import { Observable, Subject, type Subscriber } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import { abortReasonOr } from './ambient.js';
 import { type EngineSettings, type EngineSink, ParallelEngine } from './engine/engine.js';
 import { IteratorSink } from './engine/iterator-sink.js';
@@ -6,7 +6,7 @@ import { ObserverSink } from './engine/observer-sink.js';
 import { ResultCollector } from './engine/result-collector.js';
 import type { ItemSource } from './engine/sources.js';
 import { cancellationReason } from './errors.js';
-import type { RunEvent } from './events.js';
+import { EventStream, type RunEvent } from './events.js';
 import type { ItemResult } from './item-result.js';
 import type { ParallelResult } from './parallel-result.js';
 
@@ -14,7 +14,7 @@ import type { ParallelResult } from './parallel-result.js';
 export interface RunPlan {
   readonly settings: EngineSettings;
   /** Holds the run's event stream once `events$` is first read; every later execution reports to it. */
-  readonly runEvents: { subject: Subject<RunEvent> | undefined };
+  readonly runEvents: { subject: EventStream | undefined };
   readonly ordered: boolean;
   readonly createSource: () => ItemSource<unknown>;
 }
@@ -56,8 +56,8 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
    * `succeeded`, `failed`, `cancelled` and `progress`. Subscribe before the run starts.
    */
   get events$(): Observable<RunEvent> {
-    this.plan.runEvents.subject ??= new Subject<RunEvent>();
-    return this.plan.runEvents.subject.asObservable();
+    this.plan.runEvents.subject ??= new EventStream();
+    return this.plan.runEvents.subject;
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a ParallelRun is awaitable by design.

@@ -1,4 +1,4 @@
-import { from, type InteropObservable, isObservable, type Observable, type Subscriber } from 'rxjs';
+import { type InteropObservable, isObservable, type Observable } from 'rxjs';
 import { TaskRun } from './task-run.js';
 
 /**
@@ -54,47 +54,4 @@ export function isObservableLike(value: unknown): value is Observable<unknown> {
  */
 export function isStreamedOutput(value: unknown): value is Observable<unknown> {
   return isObservableLike(value) && (value instanceof TaskRun || !isPromiseLike(value));
-}
-
-/**
- * Delivers `output` to `subscriber` and returns whether it has settled yet, through `onSettle`. Observables are
- * subscribed (and returned so the caller can unsubscribe them); a PromiseLike gets one `then`; a plain value is
- * delivered synchronously. @internal
- */
-export function deliverOutput<T>(
-  output: unknown,
-  subscriber: Subscriber<T>,
-  onSettle: (ok: boolean, error?: unknown) => void,
-): { unsubscribe(): void } | undefined {
-  if (isStreamedOutput(output)) {
-    return from(output as Observable<T>).subscribe({
-      next: (value) => subscriber.next(value),
-      error: (error: unknown) => {
-        onSettle(false, error);
-        subscriber.error(error);
-      },
-      complete: () => {
-        onSettle(true);
-        subscriber.complete();
-      },
-    });
-  }
-  if (isPromiseLike(output)) {
-    output.then(
-      (value) => {
-        onSettle(true);
-        subscriber.next(value as T);
-        subscriber.complete();
-      },
-      (error: unknown) => {
-        onSettle(false, error);
-        subscriber.error(error);
-      },
-    );
-    return undefined;
-  }
-  onSettle(true);
-  subscriber.next(output as T);
-  subscriber.complete();
-  return undefined;
 }

@@ -51,7 +51,13 @@ export function assertBoolean(where: string, option: string, value: unknown): vo
 export function assertSignal(where: string, option: string, value: unknown): void {
   if (
     value !== undefined &&
-    !(typeof value === 'object' && value !== null && 'aborted' in value && 'addEventListener' in value)
+    !(
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as AbortSignal).aborted === 'boolean' &&
+      typeof (value as AbortSignal).addEventListener === 'function' &&
+      typeof (value as AbortSignal).removeEventListener === 'function'
+    )
   ) {
     throw new TypeError(`${where}: \`${option}\` must be an AbortSignal, got ${describe(value)}`);
   }
@@ -78,5 +84,16 @@ export function assertNonNegative(where: string, option: string, value: unknown)
   }
   if (!(value >= 0) || !Number.isFinite(value)) {
     throw new RangeError(`${where}: \`${option}\` must be a finite number ≥ 0, got ${String(value)}`);
+  }
+}
+
+/** A number of milliseconds ≥ 0, or `Infinity` for never. */
+export function assertDuration(where: string, option: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: \`${option}\` must be a number of ms, got ${describe(value)}`);
+  }
+  if (!(value >= 0)) {
+    throw new RangeError(`${where}: \`${option}\` must be a number of ms ≥ 0 (or Infinity), got ${String(value)}`);
   }
 }

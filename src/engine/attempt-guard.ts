@@ -1,13 +1,15 @@
-import type { ObservableInput, SchedulerLike } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
 import { RunContext } from '../context.js';
+import { dispatchOutput } from '../dispatch.js';
 import { TimeoutError } from '../errors.js';
 import type { ConcurrencyLimit } from '../policies/concurrency-limit.js';
 import { heldLimits, runHolding } from '../policies/limit-scope.js';
 import type { Policies } from '../policies/task-policies.js';
 import { TimeoutQueue } from '../policies/timeout-queue.js';
 import type { TaskFunction } from '../task-definition.js';
-import { isPromiseLike, isStreamedOutput } from '../task-output.js';
-import { subscribeOutcome } from './observable-outcome.js';
+import { scheduleAfter } from '../time.js';
+import type { EngineSettings } from './engine-types.js';
+import { asArguments } from './item-arguments.js';
 import type { Slot } from './slot.js';
 
 /** What the guard needs of the engine. @internal */
@@ -19,16 +21,26 @@ export interface GuardHost {
   streamValue(value: unknown): void;
   /** True when the sink streams an Observable task's values as they come. */
   readonly streamsValues: boolean;
-  attemptStarted(slot: Slot, context: RunContext): void;
-  attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): void;
+  /** Both report to listeners, and return false when that ended the run. */
+  attemptStarted(slot: Slot, context: RunContext): boolean;
+  attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): boolean;
 }
 
 /**
- * The guarded path of the engine: runs each item as a series of attempts, each waiting for its rate-limit turn,
- * bounded by the per-attempt timeout (one shared timer for the map) and retried with backoff. An attempt's outcome
- * is matched to its own context, so a late answer from an attempt that timed out is ignored. @internal
+ * The guarded path of the engine: runs each item as a series of attempts, each waiting for its concurrency permit
+ * and its rate-limit turn, bounded by the per-attempt timeout (one shared timer for the map) and retried with
+ * backoff. An attempt's outcome is matched to its own context, so a late answer from an attempt that timed out is
+ * ignored.
+ *
+ * User code runs in the middle of this path (the task, the retry hooks, listeners, and, through a released permit,
+ * other runs' code), and any of it may end the run. So after each such call the attempt checks that it is still the
+ * slot's current attempt of a live run before it goes on: a retry is never scheduled for a run that has ended. @internal
  */
 export class AttemptGuard {
+  private readonly policies: Policies;
+  private readonly scheduler: SchedulerLike;
+  private readonly fn: TaskFunction<unknown[]>;
+  private readonly spread: boolean;
   private readonly timeouts: TimeoutQueue<Slot> | undefined;
   /** The concurrency limit to take a permit of, unless an ancestor of this run holds it already. */
   private readonly permits: ConcurrencyLimit | undefined;
@@ -36,41 +48,51 @@ export class AttemptGuard {
   private readonly holding: ReadonlySet<ConcurrencyLimit> | undefined;
 
   constructor(
-    private readonly policies: Policies,
+    settings: EngineSettings,
     private readonly host: GuardHost,
-    private readonly scheduler: SchedulerLike,
-    private readonly fn: TaskFunction<unknown[]>,
-    private readonly spread: boolean,
   ) {
-    const { timeout, concurrency } = policies;
+    this.policies = settings.policies;
+    this.scheduler = settings.scheduler;
+    this.fn = settings.fn;
+    this.spread = settings.spread;
+    const { timeout, concurrency } = this.policies;
     this.timeouts =
-      timeout === undefined ? undefined : new TimeoutQueue<Slot>(timeout, scheduler, (slot) => this.timedOut(slot));
+      timeout === undefined
+        ? undefined
+        : new TimeoutQueue<Slot>(timeout, this.scheduler, (slot) => this.timedOut(slot));
     const inherited = heldLimits();
     this.permits = concurrency !== undefined && inherited?.has(concurrency) !== true ? concurrency : undefined;
     this.holding = this.permits === undefined ? undefined : new Set([...(inherited ?? []), this.permits]);
   }
 
-  /** Starts the item in the slot: its first attempt, once the rate limit allows. */
+  /** Starts the item in the slot: its first attempt, once the limits allow. */
   begin(slot: Slot): void {
     this.request(slot);
   }
 
-  /** The run stopped: drop the slot's pending turn, backoff and deadline (the engine aborts its context). */
-  cancel(slot: Slot): void {
+  /**
+   * The run stopped: drop the slot's pending turn, backoff and deadline (the engine aborts its context). A permit the
+   * slot holds is kept: the engine gives permits back once every slot has let go of its turn.
+   */
+  withdraw(slot: Slot): void {
     slot.permitWaiter?.cancel();
     slot.permitWaiter = undefined;
-    this.releasePermit(slot);
     slot.waiter?.cancel();
     slot.waiter = undefined;
     slot.retryTimer?.unsubscribe();
     slot.retryTimer = undefined;
     if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
     slot.timeoutEntry = undefined;
-    slot.waiting = false;
   }
 
   stop(): void {
     this.timeouts?.stop();
+  }
+
+  releasePermit(slot: Slot): void {
+    if (!slot.holdsPermit) return;
+    slot.holdsPermit = false;
+    this.permits?.release();
   }
 
   /** The next attempt: a concurrency permit first, then a rate-limit token, then the run. */
@@ -85,6 +107,11 @@ export class AttemptGuard {
     slot.afterPermit ??= () => {
       slot.permitWaiter = undefined;
       slot.holdsPermit = true;
+      // Granted while the run was ending (or after): give the permit straight back.
+      if (slot.context === undefined || this.host.hasEnded) {
+        this.releasePermit(slot);
+        return;
+      }
       this.requestToken(slot);
     };
     slot.permitWaiter = permits.acquire(slot.afterPermit);
@@ -102,10 +129,12 @@ export class AttemptGuard {
   }
 
   private run(slot: Slot): void {
-    slot.waiting = false;
     slot.waiter = undefined;
-    const context = slot.context as RunContext;
-    this.host.attemptStarted(slot, context);
+    const context = slot.context;
+    if (context === undefined || this.host.hasEnded) return;
+    // Still waiting while `started` is reported: a listener that cancels there leaves the function unrun.
+    if (!this.host.attemptStarted(slot, context) || slot.context !== context) return;
+    slot.waiting = false;
     if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot);
     let output: unknown;
     try {
@@ -117,66 +146,59 @@ export class AttemptGuard {
       this.attemptEnded(slot, context, false, error);
       return;
     }
-    if (isStreamedOutput(output)) {
-      this.subscribe(slot, context, output);
-    } else if (isPromiseLike(output)) {
-      Promise.resolve(output).then(
-        (value) => this.attemptEnded(slot, context, true, value),
-        (error: unknown) => this.attemptEnded(slot, context, false, error),
-      );
-    } else {
-      this.attemptEnded(slot, context, true, output);
-    }
+    const host = this.host;
+    const inner = dispatchOutput(
+      output,
+      (value) => this.attemptEnded(slot, context, true, value),
+      (error) => this.attemptEnded(slot, context, false, error),
+      host.streamsValues
+        ? (value) => {
+            if (slot.context === context) host.streamValue(value);
+          }
+        : undefined,
+    );
+    if (inner !== undefined && slot.context === context) slot.inner = inner;
   }
 
   private call(slot: Slot, context: RunContext): unknown {
-    return this.spread ? this.fn.apply(context, slot.item as unknown[]) : this.fn.call(context, slot.item);
+    return this.spread ? this.fn.apply(context, asArguments(slot.item)) : this.fn.call(context, slot.item);
   }
 
-  private releasePermit(slot: Slot): void {
-    if (!slot.holdsPermit) return;
-    slot.holdsPermit = false;
-    this.permits?.release();
-  }
-
-  /** Like the engine's, the attempt's outcome counts once its subscription is torn down. */
-  private subscribe(slot: Slot, context: RunContext, output: ObservableInput<unknown>): void {
-    const host = this.host;
-    const onValue = host.streamsValues
-      ? (value: unknown) => {
-          if (slot.context === context) host.streamValue(value);
-        }
-      : undefined;
-    const subscription = subscribeOutcome(output, onValue, (ok, outcome) =>
-      this.attemptEnded(slot, context, ok, outcome),
-    );
-    if (slot.context === context && !subscription.closed) slot.inner = subscription;
+  /** True while `context` is the slot's current attempt of a live run: user code may have ended either. */
+  private current(slot: Slot, context: RunContext): boolean {
+    return slot.context === context && !this.host.hasEnded;
   }
 
   /** One attempt ended: report the item, or schedule its next attempt. Stale attempts are ignored. */
   private attemptEnded(slot: Slot, context: RunContext, ok: boolean, valueOrError: unknown): void {
-    if (slot.context !== context || slot.waiting || this.host.hasEnded) return;
+    if (!this.current(slot, context) || slot.waiting) return;
     if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
     slot.timeoutEntry = undefined;
     slot.inner = undefined;
+    // Giving the permit back can run another task at once, and that may end this run.
     this.releasePermit(slot);
+    if (!this.current(slot, context)) return;
     const retry = this.policies.retry;
     if (ok || retry === undefined) {
       slot.item = undefined;
       this.host.settle(slot, ok, valueOrError);
       return;
     }
+    // The retry hooks are user code: they may cancel the run, or throw (which ends the retries with that error).
     const decision = retry.decide(valueOrError, context.attempt);
+    if (!this.current(slot, context)) return;
     if (decision.serverWaitMs !== undefined) this.policies.limiter?.pause(decision.serverWaitMs);
     if (!decision.retry) {
       slot.item = undefined;
       this.host.settle(slot, false, decision.error);
       return;
     }
-    this.host.attemptRetrying(slot, context, valueOrError, decision.delayMs);
+    if (!this.host.attemptRetrying(slot, context, valueOrError, decision.delayMs)) return;
+    if (!this.current(slot, context)) return;
     slot.context = new RunContext(context.name, context.index, context.attempt + 1);
     slot.waiting = true;
-    slot.retryTimer = this.scheduler.schedule(() => this.request(slot), decision.delayMs);
+    if (decision.delayMs <= 0) this.request(slot);
+    else slot.retryTimer = scheduleAfter(this.scheduler, decision.delayMs, () => this.request(slot));
   }
 
   /** The attempt ran out of time: abort its signal with a TimeoutError, and fail the attempt with it. */
@@ -191,8 +213,13 @@ export class AttemptGuard {
     );
     slot.timeoutEntry = undefined;
     context.abort(error);
-    slot.inner?.unsubscribe();
+    const inner = slot.inner;
     slot.inner = undefined;
+    try {
+      inner?.unsubscribe();
+    } catch {
+      // The attempt has timed out whatever its teardown does.
+    }
     this.attemptEnded(slot, context, false, error);
   }
 }

@@ -1,102 +1,47 @@
-import type { Observable, SchedulerLike, Subject, Subscription, Unsubscribable } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import { RunContext } from '../context.js';
+import { dispatchOutput } from '../dispatch.js';
 import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
-import { EventTargets, type RunEvent } from '../events.js';
-import { hasPolicies, type Policies } from '../policies/task-policies.js';
+import { EventTargets } from '../events.js';
+import { hasPolicies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
-import { isPromiseLike, isStreamedOutput } from '../task-output.js';
+import { isPromiseLike } from '../task-output.js';
+import { scheduleAfter } from '../time.js';
 import { AttemptGuard, type GuardHost } from './attempt-guard.js';
 import { BatchClock } from './clock.js';
-import { subscribeOutcome } from './observable-outcome.js';
+import type { EngineSettings, EngineSink, RunStatus } from './engine-types.js';
+import { asArguments } from './item-arguments.js';
+import { RunReporter } from './run-reporter.js';
 import { Slot, type SlotOwner } from './slot.js';
 import { EXHAUSTED, type ItemSource, PENDING } from './sources.js';
 
-/**
- * How a run ended: `'completed'` (every item ran), `'timed_out'` (its deadline passed), `'aborted'` (`maxErrors`
- * failures, or the first with `stopOnError`) or `'cancelled'` (its signal aborted, or it was unsubscribed).
- *
- * @example
- * ```ts
- * import { parallelMap, type RunStatus } from 'rxtask';
- *
- * const status: RunStatus = (await parallelMap((x: number) => x, [1], { signal: AbortSignal.abort() })).status;
- * console.log(status); // 'cancelled'
- * ```
- */
-export type RunStatus = 'completed' | 'timed_out' | 'aborted' | 'cancelled';
-
-/** Where the engine sends outcomes: an Observable's subscriber, a ParallelResult being collected, an async iterator. @internal */
-export interface EngineSink {
-  /**
-   * False when a result counts as delivered the moment it is handed over; true when the sink holds results back
-   * (input order, or a `for await` loop that has not pulled yet) and reports deliveries through `acknowledge`.
-   */
-  readonly acknowledges: boolean;
-  result(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void;
-  /** Every known item has had its result. */
-  end(status: RunStatus): void;
-  /** The source, or a callback, failed: the run ends without its remaining results. */
-  fail(error: unknown): void;
-  /** True for a sink that takes an Observable task's values one by one (`value`) rather than its last one. */
-  readonly streamsValues?: boolean;
-  value?(value: unknown): void;
-}
-
-/** What a run is asked to do; checked by `parallelMap` before anything runs. @internal */
-export interface EngineSettings {
-  readonly fn: TaskFunction<unknown[]>;
-  readonly name: string;
-  /** Call `fn(...item)` (starmap, zipped arguments) rather than `fn(item)`. */
-  readonly spread: boolean;
-  readonly concurrency: number;
-  /** The most items admitted but not yet delivered: the read-ahead and reorder bound. */
-  readonly window: number;
-  readonly maxErrors: number;
-  readonly onProgress: ((done: number, total: number) => void) | undefined;
-  readonly deadline: number | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly scheduler: SchedulerLike;
-  /** Read the clock once per batch of completions (false under a scheduler the caller gave, for exact virtual time). */
-  readonly batchedClock: boolean;
-  /** Retry, per-attempt timeout and rate limit; with none, items take the fast path. */
-  readonly policies: Policies;
-  /** Give the function its item's index (false for a single task call, whose context has none). */
-  readonly indexed: boolean;
-  /** The `onEvent` option. */
-  readonly onEvent: ((event: RunEvent) => void) | undefined;
-  /** The run's own event stream (`run.events$`), once someone has asked for it. */
-  readonly runEvents: { readonly subject: Subject<RunEvent> | undefined } | undefined;
-  /** Names an item's run, for events. */
-  readonly runName: (item: unknown) => string;
-  /** Finds and waits for futures and runs among an item's arguments; `undefined` where items cannot hold any. */
-  readonly dependencies: DependencyResolver | undefined;
-}
-
-/** How the engine waits for the futures and runs an item's arguments hold. @internal */
-export interface DependencyResolver {
-  needs(item: object): boolean;
-  resolve(item: unknown, ready: (item: unknown) => void, fail: (error: unknown) => void): Unsubscribable;
-}
+export type { DependencyResolver, EngineSettings, EngineSink, RunStatus } from './engine-types.js';
 
 /**
  * The parallel map's engine: pulls an item only when a slot is free and the window allows, runs it, and hands each
  * outcome to the sink exactly once. Synchronous completions are trampolined through `pump`'s loop, never recursion,
- * so a million synchronous tasks run without growing the stack. @internal
+ * so a million synchronous tasks run without growing the stack.
+ *
+ * User code (listeners, `onProgress`, `runName`, the input's iterator) is called through one door, `userFailed`: a
+ * throw fails the run and releases everything it holds, and after every such call the engine checks whether the run
+ * ended (the code may have cancelled it) before doing anything more. @internal
  */
 export class ParallelEngine implements SlotOwner, GuardHost {
   // The settings the hot path reads, copied into fields of their own.
   private readonly fn: TaskFunction<unknown[]>;
-  private readonly name: string;
   private readonly spread: boolean;
   private readonly concurrency: number;
   private readonly window: number;
   private readonly maxErrors: number;
   private readonly selfDelivering: boolean;
   private readonly indexed: boolean;
+  private readonly awaitItems: boolean;
+  /** The deadline on the engine's clock, checked at each admission; `Infinity` for none. */
+  private readonly deadlineAt: number;
   private readonly clock: BatchClock;
   private readonly guard: AttemptGuard | undefined;
-  /** Where events go, or `undefined` when nobody listens: then no event is built. */
-  private readonly events: EventTargets | undefined;
+  /** Builds and sends events, or `undefined` when nobody listens: then no event is built. */
+  readonly reporter: RunReporter | undefined;
   readonly streamsValues: boolean;
   private readonly slots: Slot[] = [];
   private readonly freeSlots: Slot[] = [];
@@ -105,14 +50,19 @@ export class ParallelEngine implements SlotOwner, GuardHost {
   private delivered = 0;
   private settled = 0;
   private failures = 0;
+  /** The index of the failure that reached `maxErrors`. */
+  private stoppedBy: number | undefined = undefined;
   private sourceDone = false;
   private ended = false;
   private pumping = false;
   private pumpAgain = false;
   private deadlineTimer: Subscription | undefined = undefined;
+  /** A listener's throw while the run was already ending: the run fails with it once everything is released. */
+  private lateFailure: { error: unknown } | undefined = undefined;
   private readonly onAbort = () => this.finish('cancelled');
   private readonly wake = () => this.pump();
   private readonly failRun = (error: unknown) => this.fail(error);
+  private readonly forwardValue = (value: unknown) => this.sink.value?.(value);
 
   constructor(
     private readonly settings: EngineSettings,
@@ -120,19 +70,19 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     private readonly sink: EngineSink,
   ) {
     this.fn = settings.fn;
-    this.name = settings.name;
     this.spread = settings.spread;
     this.concurrency = settings.concurrency;
     this.window = settings.window;
     this.maxErrors = settings.maxErrors;
     this.selfDelivering = !sink.acknowledges;
     this.indexed = settings.indexed;
+    this.awaitItems = settings.awaitItems;
+    this.deadlineAt = settings.deadline ?? Number.POSITIVE_INFINITY;
     this.clock = new BatchClock(settings.scheduler, settings.batchedClock);
     this.streamsValues = sink.streamsValues === true;
-    this.events = EventTargets.of(settings.runEvents?.subject, settings.onEvent);
-    this.guard = hasPolicies(settings.policies)
-      ? new AttemptGuard(settings.policies, this, settings.scheduler, settings.fn, settings.spread)
-      : undefined;
+    const targets = EventTargets.of(settings.runEvents?.subject, settings.onEvent);
+    this.reporter = targets === undefined ? undefined : new RunReporter(targets, settings.name, settings.scheduler);
+    this.guard = hasPolicies(settings.policies) ? new AttemptGuard(settings, this) : undefined;
   }
 
   get hasEnded(): boolean {
@@ -143,8 +93,6 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     this.sink.value?.(value);
   }
 
-  private readonly forwardValue = (value: unknown) => this.streamValue(value);
-
   start(): void {
     const { signal, deadline, scheduler } = this.settings;
     if (signal?.aborted) {
@@ -152,8 +100,9 @@ export class ParallelEngine implements SlotOwner, GuardHost {
       return;
     }
     signal?.addEventListener('abort', this.onAbort, { once: true });
-    if (deadline !== undefined) {
-      this.deadlineTimer = scheduler.schedule(() => this.finish('timed_out'), deadline);
+    if (deadline !== undefined && deadline !== Number.POSITIVE_INFINITY) {
+      // The timer ends a run whose tasks are in flight; admission checks the deadline too, for synchronous work.
+      this.deadlineTimer = scheduleAfter(scheduler, deadline, () => this.finish('timed_out'));
     }
     try {
       this.source.open(this.wake, this.failRun);
@@ -174,11 +123,21 @@ export class ParallelEngine implements SlotOwner, GuardHost {
   dispose(reason: unknown = cancellationReason()): void {
     if (this.ended) return;
     this.ended = true;
-    this.stopInFlight(reason, false);
+    this.stopInFlight(reason, undefined);
     this.release();
   }
 
-  /** Admits items while a slot is free, the window allows and the source has one ready. */
+  /**
+   * The one door for user code that belongs to the run rather than to an item: call it with what the code threw.
+   * The run fails with it (or, when it is already ending, ends with it). Returns false: nothing more may be done.
+   */
+  userFailed(error: unknown): false {
+    if (this.ended) this.lateFailure ??= { error };
+    else this.fail(error);
+    return false;
+  }
+
+  /** Admits items while a slot is free, the window allows, the deadline has not passed and the source has one ready. */
   private pump(): void {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -188,6 +147,10 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     do {
       this.pumpAgain = false;
       while (!this.ended && this.running < this.concurrency && this.admitted - this.delivered < this.window) {
+        if (this.deadlineAt !== Number.POSITIVE_INFINITY && this.clock.now() >= this.deadlineAt) {
+          this.finish('timed_out');
+          break;
+        }
         const item = this.source.pull();
         if (item === PENDING) break;
         if (item === EXHAUSTED) {
@@ -203,18 +166,28 @@ export class ParallelEngine implements SlotOwner, GuardHost {
 
   private startItem(item: unknown, index: number): void {
     const slot = this.freeSlots.pop() ?? this.newSlot();
-    const context = new RunContext(this.name, this.indexed ? index : undefined, 1);
+    const context = new RunContext(this.settings.name, this.indexed ? index : undefined, 1);
     slot.context = context;
     slot.startedAt = this.clock.now();
     this.running += 1;
-    if (this.events !== undefined) {
-      slot.runName = this.settings.runName(item);
-      this.emit('queued', slot, context);
-    }
-    const dependencies = this.settings.dependencies;
-    if (dependencies !== undefined && typeof item === 'object' && item !== null && dependencies.needs(item)) {
-      this.awaitDependencies(slot, context, item, dependencies);
-      return;
+    if (this.reporter !== undefined && !this.report('queued', slot, context, item)) return;
+    if ((typeof item === 'object' && item !== null) || typeof item === 'function') {
+      let wait: 'dependencies' | 'thenable' | undefined;
+      try {
+        wait = this.settings.dependencies?.needs(item as object)
+          ? 'dependencies'
+          : this.awaitItems && isPromiseLike(item)
+            ? 'thenable'
+            : undefined;
+      } catch (error) {
+        // An item that cannot be looked at (a revoked Proxy) fails alone.
+        this.settle(slot, false, error);
+        return;
+      }
+      if (wait !== undefined) {
+        this.awaitItem(slot, context, item, wait);
+        return;
+      }
     }
     this.invoke(slot, context, item);
   }
@@ -226,51 +199,56 @@ export class ParallelEngine implements SlotOwner, GuardHost {
       this.guard.begin(slot);
       return;
     }
-    if (this.events !== undefined) this.emit('started', slot, context);
+    if (this.reporter !== undefined) {
+      // Still waiting while `started` is reported: a listener that cancels there leaves the function unrun.
+      slot.waiting = true;
+      if (!this.report('started', slot, context, undefined)) return;
+      slot.waiting = false;
+    }
     let output: unknown;
     try {
-      output = this.spread ? this.fn.apply(context, item as unknown[]) : this.fn.call(context, item);
+      output = this.spread ? this.fn.apply(context, asArguments(item)) : this.fn.call(context, item);
     } catch (error) {
       this.settle(slot, false, error);
       return;
     }
     if (output instanceof Promise) {
       output.then(slot.onValue, slot.onError);
-    } else if (isStreamedOutput(output)) {
-      this.subscribeOutput(slot, context, output);
-    } else if (isPromiseLike(output)) {
-      // Promise.resolve adopts a foreign thenable with once-only settlement.
-      Promise.resolve(output).then(slot.onValue, slot.onError);
-    } else {
-      this.settle(slot, true, output);
+      return;
     }
+    const inner = dispatchOutput(
+      output,
+      slot.onValue,
+      slot.onError,
+      this.streamsValues ? this.forwardValue : undefined,
+    );
+    if (inner !== undefined && slot.context === context) slot.inner = inner;
   }
 
-  /** An item holding futures or runs waits for them, in its slot, before its function runs. */
-  private awaitDependencies(slot: Slot, context: RunContext, item: unknown, dependencies: DependencyResolver): void {
+  /**
+   * An item that is a Promise, or holds futures or runs among its arguments, waits for them in its slot before its
+   * function runs; a rejection fails that item alone.
+   */
+  private awaitItem(slot: Slot, context: RunContext, item: unknown, wait: 'dependencies' | 'thenable'): void {
     slot.waiting = true;
     const ready = (resolved: unknown) => {
-      if (slot.context !== context) return;
+      if (slot.context !== context || this.ended) return;
       slot.waiting = false;
       slot.inner = undefined;
       this.invoke(slot, context, resolved);
     };
     const failed = (error: unknown) => {
-      if (slot.context !== context) return;
+      if (slot.context !== context || this.ended) return;
       slot.waiting = false;
       slot.inner = undefined;
       this.settle(slot, false, error);
     };
-    const waiting = dependencies.resolve(item, ready, failed);
+    if (wait === 'thenable') {
+      Promise.resolve(item).then(ready, failed);
+      return;
+    }
+    const waiting = this.settings.dependencies?.resolve(item, ready, failed);
     if (slot.context === context && slot.waiting) slot.inner = waiting;
-  }
-
-  /** An Observable task's item ends with its last value, once its subscription is torn down. */
-  private subscribeOutput(slot: Slot, context: RunContext, output: Observable<unknown>): void {
-    const subscription = subscribeOutcome(output, this.streamsValues ? this.forwardValue : undefined, (ok, outcome) =>
-      this.settle(slot, ok, outcome),
-    );
-    if (slot.context === context && !subscription.closed) slot.inner = subscription;
   }
 
   private newSlot(): Slot {
@@ -285,49 +263,49 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     if (this.ended || context === undefined) return;
     slot.context = undefined;
     slot.inner = undefined;
+    slot.waiting = false;
     this.freeSlots.push(slot);
     this.running -= 1;
     const durationMs = this.clock.now() - slot.startedAt;
-    if (this.events !== undefined) this.emitEnd(ok ? 'succeeded' : 'failed', slot, context, valueOrError, durationMs);
+    if (this.reporter !== undefined) {
+      try {
+        const type = ok ? 'succeeded' : 'failed';
+        this.reporter.end(type, slot.runName, context.index, context.attempt, valueOrError, durationMs);
+      } catch (error) {
+        this.userFailed(error);
+        return;
+      }
+      if (this.ended) return;
+    }
     this.record(this.indexOf(context), ok, valueOrError, context.attempt, durationMs);
     this.pump();
   }
 
-  /** An attempt of the guarded path started. */
-  attemptStarted(slot: Slot, context: RunContext): void {
-    if (this.events !== undefined) this.emit('started', slot, context);
+  /** An attempt of the guarded path is about to start; false when a listener ended the run. */
+  attemptStarted(slot: Slot, context: RunContext): boolean {
+    return this.reporter === undefined || this.report('started', slot, context, undefined);
   }
 
-  /** An attempt of the guarded path failed and will be retried. */
-  attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): void {
-    this.events?.emit({ ...this.eventBase(slot, context), type: 'retrying', error, delayMs });
+  /** An attempt of the guarded path failed and will be retried; false when a listener ended the run. */
+  attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): boolean {
+    if (this.reporter === undefined) return !this.ended;
+    try {
+      this.reporter.retrying(slot.runName, context.index, context.attempt, error, delayMs);
+    } catch (thrown) {
+      return this.userFailed(thrown);
+    }
+    return !this.ended;
   }
 
-  private emit(type: 'queued' | 'started', slot: Slot, context: RunContext): void {
-    this.events?.emit({ ...this.eventBase(slot, context), type });
-  }
-
-  private emitEnd(
-    type: 'succeeded' | 'failed' | 'cancelled',
-    slot: Slot,
-    context: RunContext,
-    valueOrError: unknown,
-    durationMs: number,
-  ): void {
-    const base = this.eventBase(slot, context);
-    if (type === 'succeeded') this.events?.emit({ ...base, type, durationMs });
-    else if (type === 'failed') this.events?.emit({ ...base, type, error: valueOrError, durationMs });
-    else this.events?.emit({ ...base, type, reason: valueOrError, durationMs });
-  }
-
-  private eventBase(slot: Slot, context: RunContext) {
-    return {
-      task: this.name,
-      runName: slot.runName,
-      index: context.index,
-      attempt: context.attempt,
-      time: this.settings.scheduler.now(),
-    };
+  /** Reports `queued` (naming the item's run first) or `started`; false when the run ended meanwhile. */
+  private report(type: 'queued' | 'started', slot: Slot, context: RunContext, item: unknown): boolean {
+    try {
+      if (type === 'queued') slot.runName = this.settings.runName(item);
+      (this.reporter as RunReporter).step(type, slot.runName, context.index, context.attempt);
+    } catch (error) {
+      return this.userFailed(error);
+    }
+    return !this.ended;
   }
 
   /** The item's index: its context's, or (for a single call, whose context has none) 0. */
@@ -342,53 +320,45 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     if (this.selfDelivering) this.delivered += 1;
     if (this.ended) return;
     const onProgress = this.settings.onProgress;
-    if (onProgress !== undefined || this.events !== undefined) {
+    if (onProgress !== undefined || this.reporter !== undefined) {
       const total = this.source.size ?? this.admitted + this.source.remaining();
       try {
         onProgress?.(this.settled, total);
+        if (!this.ended) this.reporter?.progress(this.settled, total);
       } catch (error) {
-        this.fail(error);
+        this.userFailed(error);
         return;
       }
-      if (this.events !== undefined) {
-        const time = this.settings.scheduler.now();
-        const task = this.name;
-        this.events.emit({
-          type: 'progress',
-          task,
-          runName: task,
-          index: undefined,
-          attempt: 0,
-          time,
-          done: this.settled,
-          total,
-        });
-      }
+      if (this.ended) return;
     }
-    if (!ok && this.failures >= this.maxErrors) this.finish('aborted');
+    if (!ok && this.failures >= this.maxErrors) {
+      this.stoppedBy = index;
+      this.finish('aborted');
+    }
   }
 
   /**
-   * Ends the run early or normally: in-flight items are aborted and reported with the reason, known items that
-   * never started are reported with a NotStartedError, then the sink hears the status.
+   * Ends the run early or normally: in-flight items are aborted and reported with the reason, items whose function
+   * never ran are reported with a NotStartedError, then the sink hears the status.
    */
   private finish(status: RunStatus): void {
     if (this.ended) return;
     this.ended = true;
     if (status !== 'completed') {
-      this.stopInFlight(this.reasonFor(status), true);
+      this.stopInFlight(this.reasonFor(status), status);
       const remaining = this.source.remaining();
       const notStarted = new NotStartedError(status);
       for (let i = 0; i < remaining; i++) this.sink.result(this.admitted++, false, notStarted, 0, 0);
     }
     this.release();
-    this.sink.end(status);
+    if (this.lateFailure !== undefined) this.sink.fail(this.lateFailure.error);
+    else this.sink.end(status, this.stoppedBy);
   }
 
   private fail(error: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    this.stopInFlight(cancellationReason('The run failed'), false);
+    this.stopInFlight(cancellationReason('The run failed'), undefined);
     this.release();
     this.sink.fail(error);
   }
@@ -402,28 +372,51 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     return cancellationReason(`The run stopped after ${maxErrors} failure${maxErrors === 1 ? '' : 's'}`);
   }
 
-  /** Aborts every running task's signal; `report` gives each its failed outcome. */
-  private stopInFlight(reason: unknown, report: boolean): void {
+  /**
+   * Aborts every running task's signal and, when the run ended with `status`, reports each item's outcome: the reason
+   * for one that ran, a NotStartedError for one whose function never ran (it waited for a permit, a token or a
+   * dependency). Every waiter is withdrawn before any permit is given back, so a freed permit can never start another
+   * item of this run.
+   */
+  private stopInFlight(reason: unknown, status: Exclude<RunStatus, 'completed'> | undefined): void {
     const now = this.clock.now();
+    const holdingPermits: Slot[] = [];
     for (const slot of this.slots) {
       const context = slot.context;
       if (context === undefined) continue;
+      slot.context = undefined;
+      const neverRan = slot.waiting && context.attempt === 1;
       // An attempt waiting for its turn or its backoff has not started: it is not counted.
       const attempts = slot.waiting ? context.attempt - 1 : context.attempt;
-      this.guard?.cancel(slot);
-      slot.context = undefined;
+      this.guard?.withdraw(slot);
+      if (slot.holdsPermit) holdingPermits.push(slot);
       slot.item = undefined;
+      slot.waiting = false;
       context.abort(reason);
-      slot.inner?.unsubscribe();
+      const inner = slot.inner;
       slot.inner = undefined;
-      if (this.events !== undefined) this.emitEnd('cancelled', slot, context, reason, now - slot.startedAt);
-      if (report) {
+      try {
+        inner?.unsubscribe();
+      } catch {
+        // A teardown that throws (RxJS's UnsubscriptionError) must not stop the others from being released.
+      }
+      const durationMs = now - slot.startedAt;
+      if (this.reporter !== undefined) {
+        try {
+          this.reporter.end('cancelled', slot.runName, context.index, context.attempt, reason, durationMs);
+        } catch (error) {
+          this.lateFailure ??= { error };
+        }
+      }
+      if (status !== undefined) {
         this.settled += 1;
         this.failures += 1;
-        this.sink.result(this.indexOf(context), false, reason, attempts, now - slot.startedAt);
+        const error = neverRan ? new NotStartedError(status) : reason;
+        this.sink.result(this.indexOf(context), false, error, attempts, neverRan ? 0 : durationMs);
       }
     }
     this.running = 0;
+    for (const slot of holdingPermits) this.guard?.releasePermit(slot);
   }
 
   /** Lets go of the deadline timer, the signal listener and the source. */

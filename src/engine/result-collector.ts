@@ -1,5 +1,5 @@
 import { ParallelResult, type ResultColumns } from '../parallel-result.js';
-import type { EngineSink, RunStatus } from './engine.js';
+import type { EngineSink, RunStatus } from './engine-types.js';
 
 /**
  * The sink behind `await run`: writes each outcome into columns by index (no object per item: numbers go into typed
@@ -13,6 +13,7 @@ export class ResultCollector<R> implements EngineSink, ResultColumns {
   durations: Float64Array;
   readonly failedIndices: number[] = [];
   readonly failedErrors: unknown[] = [];
+  stoppedBy: number | undefined = undefined;
 
   constructor(
     size: number | undefined,
@@ -38,7 +39,8 @@ export class ResultCollector<R> implements EngineSink, ResultColumns {
     this.durations[index] = durationMs;
   }
 
-  end(status: RunStatus): void {
+  end(status: RunStatus, stoppedBy?: number): void {
+    this.stoppedBy = stoppedBy;
     this.resolve(new ParallelResult<R>(this, status));
   }
 

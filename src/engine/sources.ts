@@ -66,15 +66,18 @@ export class IteratorSource<T> implements ItemSource<T> {
   pull(): T | typeof PENDING | typeof EXHAUSTED {
     if (this.done) return EXHAUSTED;
     let step: IteratorResult<T>;
+    let done: boolean | undefined;
     try {
       step = (this.iterator as Iterator<T>).next();
+      if (!isIteratorResult(step)) throw notAResult('an iterator', step);
+      done = step.done;
     } catch (error) {
-      // An iterator that throws is finished; it fails the run.
+      // An iterator that throws (or breaks the protocol) is finished; it fails the run.
       this.done = true;
       this.fail(error);
       return PENDING;
     }
-    if (step.done) {
+    if (done) {
       this.done = true;
       return EXHAUSTED;
     }
@@ -89,7 +92,10 @@ export class IteratorSource<T> implements ItemSource<T> {
   close(): void {
     if (this.done) return;
     this.done = true;
-    this.iterator?.return?.();
+    // A cleanup that throws (a generator's `finally`) must not escape: the run settles as it would have.
+    try {
+      this.iterator?.return?.();
+    } catch {}
   }
 }
 
@@ -106,7 +112,15 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
   private readonly onStep = (step: IteratorResult<T>) => {
     this.waiting = false;
     if (this.done) return;
-    if (step.done) this.done = true;
+    let done: boolean | undefined;
+    try {
+      if (!isIteratorResult(step)) throw notAResult('an async iterator', step);
+      done = step.done;
+    } catch (error) {
+      this.onError(error);
+      return;
+    }
+    if (done) this.done = true;
     else {
       this.hasItem = true;
       this.item = step.value;
@@ -139,7 +153,10 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
     if (!this.waiting) {
       this.waiting = true;
       try {
-        (this.iterator as AsyncIterator<T>).next().then(this.onStep, this.onError);
+        const next = (this.iterator as AsyncIterator<T>).next();
+        // As `for await` does, a `next()` that returns a plain object (not a Promise) is taken as its result.
+        if (next instanceof Promise) next.then(this.onStep, this.onError);
+        else Promise.resolve(next).then(this.onStep, this.onError);
       } catch (error) {
         this.onError(error);
       }
@@ -154,9 +171,11 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
   close(): void {
     if (this.done) return;
     this.done = true;
-    const closing = this.iterator?.return?.();
-    // A generator's return() may reject (or run a finally that throws); that must not surface as unhandled.
-    if (closing !== undefined) Promise.resolve(closing).then(noop, noop);
+    // A generator's return() may throw, reject or run a finally that throws: none of it may escape.
+    try {
+      const closing = this.iterator?.return?.();
+      if (closing !== undefined) Promise.resolve(closing).then(noop, noop);
+    } catch {}
   }
 }
 
@@ -215,8 +234,21 @@ export class ObservableSource<T> implements ItemSource<T> {
 
   close(): void {
     this.closed = true;
-    this.subscription?.unsubscribe();
+    try {
+      this.subscription?.unsubscribe();
+    } catch {
+      // A source's teardown that throws must not keep the run from settling.
+    }
   }
 }
 
 function noop(): void {}
+
+function isIteratorResult(step: unknown): step is IteratorResult<unknown> {
+  return (typeof step === 'object' && step !== null) || typeof step === 'function';
+}
+
+function notAResult(what: string, step: unknown): TypeError {
+  const got = step === null ? 'null' : typeof step;
+  return new TypeError(`parallelMap: ${what}'s next() must return an object like { value, done }, got ${got}`);
+}

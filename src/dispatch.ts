@@ -1,0 +1,55 @@
+import type { Unsubscribable } from 'rxjs';
+import { subscribeOutcome } from './engine/observable-outcome.js';
+import { isPromiseLike, isStreamedOutput } from './task-output.js';
+
+/**
+ * The one dispatcher of what a task returns, used by the engine, single calls, `gather` and the runners: a Promise
+ * gets one `then`, an Observable or a TaskRun is subscribed (its last value is the outcome, or with `streamValue`
+ * each value goes there as it comes and the outcome is `STREAMED`), any other thenable is adopted through
+ * `Promise.resolve` (settled once, whatever it does), and anything else is the value itself.
+ *
+ * Exactly one of `onValue` and `onError` is called, once. An output that cannot even be looked at (a revoked Proxy,
+ * a `then` getter that throws) is an error of its own item, never an exception out of here. Returns what to
+ * unsubscribe to cancel an Observable output. @internal
+ */
+export function dispatchOutput(
+  output: unknown,
+  onValue: (value: unknown) => void,
+  onError: (error: unknown) => void,
+  streamValue?: (value: unknown) => void,
+): Unsubscribable | undefined {
+  let kind: 'promise' | 'stream' | 'thenable' | 'value';
+  try {
+    kind =
+      output instanceof Promise
+        ? 'promise'
+        : isStreamedOutput(output)
+          ? 'stream'
+          : isPromiseLike(output)
+            ? 'thenable'
+            : 'value';
+  } catch (error) {
+    onError(error);
+    return undefined;
+  }
+  if (kind === 'promise') {
+    (output as Promise<unknown>).then(onValue, onError);
+    return undefined;
+  }
+  if (kind === 'stream') {
+    return subscribeOutcome(output as never, streamValue, (ok, outcome) => (ok ? onValue(outcome) : onError(outcome)));
+  }
+  if (kind === 'thenable') {
+    Promise.resolve(output).then(onValue, onError);
+    return undefined;
+  }
+  onValue(output);
+  return undefined;
+}
+
+/** The outcome of a task's output as a Promise: its value, or an Observable's last value. @internal */
+export function outputToPromise(output: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    dispatchOutput(output, resolve, reject);
+  });
+}

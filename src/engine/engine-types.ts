@@ -1,0 +1,74 @@
+import type { SchedulerLike, Unsubscribable } from 'rxjs';
+import type { EventStream, RunEvent } from '../events.js';
+import type { Policies } from '../policies/task-policies.js';
+import type { TaskFunction } from '../task-definition.js';
+
+/**
+ * How a run ended: `'completed'` (every item ran), `'timed_out'` (its deadline passed), `'aborted'` (`maxErrors`
+ * failures, or the first with `stopOnError`) or `'cancelled'` (its signal aborted, or it was unsubscribed).
+ *
+ * @example
+ * ```ts
+ * import { parallelMap, type RunStatus } from 'rxtask';
+ *
+ * const status: RunStatus = (await parallelMap((x: number) => x, [1], { signal: AbortSignal.abort() })).status;
+ * console.log(status); // 'cancelled'
+ * ```
+ */
+export type RunStatus = 'completed' | 'timed_out' | 'aborted' | 'cancelled';
+
+/** Where the engine sends outcomes: an Observable's subscriber, a ParallelResult being collected, an async iterator. @internal */
+export interface EngineSink {
+  /**
+   * False when a result counts as delivered the moment it is handed over; true when the sink holds results back
+   * (input order, or a `for await` loop that has not pulled yet) and reports deliveries through `acknowledge`.
+   */
+  readonly acknowledges: boolean;
+  result(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void;
+  /** Every known item has had its result. `stoppedBy` is the index of the failure that stopped an aborted run. */
+  end(status: RunStatus, stoppedBy?: number): void;
+  /** The source, or a callback, failed: the run ends without its remaining results. */
+  fail(error: unknown): void;
+  /** True for a sink that takes an Observable task's values one by one (`value`) rather than its last one. */
+  readonly streamsValues?: boolean;
+  value?(value: unknown): void;
+}
+
+/** What a run is asked to do; checked by `parallelMap` before anything runs. @internal */
+export interface EngineSettings {
+  readonly fn: TaskFunction<unknown[]>;
+  readonly name: string;
+  /** Call `fn(...item)` (starmap, zipped arguments) rather than `fn(item)`. */
+  readonly spread: boolean;
+  readonly concurrency: number;
+  /** The most items admitted but not yet delivered: the read-ahead and reorder bound. */
+  readonly window: number;
+  readonly maxErrors: number;
+  readonly onProgress: ((done: number, total: number) => void) | undefined;
+  /** Milliseconds from the start; `undefined` or `Infinity` for none. */
+  readonly deadline: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly scheduler: SchedulerLike;
+  /** Read the clock once per batch of completions (false under a scheduler the caller gave, for exact virtual time). */
+  readonly batchedClock: boolean;
+  /** Retry, per-attempt timeout and rate limit; with none, items take the fast path. */
+  readonly policies: Policies;
+  /** Give the function its item's index (false for a single task call, whose context has none). */
+  readonly indexed: boolean;
+  /** The `onEvent` option. */
+  readonly onEvent: ((event: RunEvent) => void) | undefined;
+  /** The run's own event stream (`run.events$`), once someone has asked for it. */
+  readonly runEvents: { readonly subject: EventStream | undefined } | undefined;
+  /** Names an item's run, for events. */
+  readonly runName: (item: unknown) => string;
+  /** Finds and waits for futures and runs among an item's arguments; `undefined` where items cannot hold any. */
+  readonly dependencies: DependencyResolver | undefined;
+  /** Await items that are Promises (or other thenables) before running them, as p-map does. */
+  readonly awaitItems: boolean;
+}
+
+/** How the engine waits for the futures and runs an item's arguments hold. @internal */
+export interface DependencyResolver {
+  needs(item: object): boolean;
+  resolve(item: unknown, ready: (item: unknown) => void, fail: (error: unknown) => void): Unsubscribable;
+}

@@ -1,0 +1,58 @@
+import type { SchedulerLike } from 'rxjs';
+import type { EventTargets, RunEvent } from '../events.js';
+
+/**
+ * Builds a run's events and hands them to its listeners. It exists only while someone listens, so a run nobody
+ * watches builds no event at all. Each event is one object literal of a fixed shape. A listener's throw comes out of
+ * these methods: the engine's door for user code turns it into the run's failure. @internal
+ */
+export class RunReporter {
+  constructor(
+    private readonly targets: EventTargets,
+    private readonly task: string,
+    private readonly scheduler: SchedulerLike,
+  ) {}
+
+  /** `queued` or `started`. */
+  step(type: 'queued' | 'started', runName: string, index: number | undefined, attempt: number): void {
+    const time = this.scheduler.now();
+    const task = this.task;
+    this.emit(
+      type === 'queued'
+        ? { type: 'queued', task, runName, index, attempt, time }
+        : { type: 'started', task, runName, index, attempt, time },
+    );
+  }
+
+  retrying(runName: string, index: number | undefined, attempt: number, error: unknown, delayMs: number): void {
+    const time = this.scheduler.now();
+    this.emit({ type: 'retrying', task: this.task, runName, index, attempt, time, error, delayMs });
+  }
+
+  /** `succeeded`, `failed` (with the error) or `cancelled` (with the reason). */
+  end(
+    type: 'succeeded' | 'failed' | 'cancelled',
+    runName: string,
+    index: number | undefined,
+    attempt: number,
+    valueOrError: unknown,
+    durationMs: number,
+  ): void {
+    const time = this.scheduler.now();
+    const task = this.task;
+    if (type === 'succeeded') this.emit({ type, task, runName, index, attempt, time, durationMs });
+    else if (type === 'failed') {
+      this.emit({ type, task, runName, index, attempt, time, error: valueOrError, durationMs });
+    } else this.emit({ type, task, runName, index, attempt, time, reason: valueOrError, durationMs });
+  }
+
+  progress(done: number, total: number): void {
+    const task = this.task;
+    const time = this.scheduler.now();
+    this.emit({ type: 'progress', task, runName: task, index: undefined, attempt: 0, time, done, total });
+  }
+
+  private emit(event: RunEvent): void {
+    this.targets.emit(event);
+  }
+}

@@ -1,0 +1,181 @@
+import type { Subscriber, Unsubscribable } from 'rxjs';
+import { abortReasonOr, takeAttempt } from './ambient.js';
+import { RunContext } from './context.js';
+import { dispatchOutput } from './dispatch.js';
+import { ParallelEngine } from './engine/engine.js';
+import type { EngineSettings } from './engine/engine-types.js';
+import { STREAMED } from './engine/observable-outcome.js';
+import { RunReporter } from './engine/run-reporter.js';
+import { ArraySource } from './engine/sources.js';
+import { TaskRunSink } from './engine/task-run-sink.js';
+import { cancellationReason } from './errors.js';
+import { EventTargets } from './events.js';
+import { hasDependencies, resolveDependencies } from './futures/dependencies.js';
+import { hasPolicies } from './policies/task-policies.js';
+import { formatRunName, runNamer } from './run-name.js';
+import type { TaskDefinition } from './task-definition.js';
+import { defaultScheduler } from './time.js';
+
+/**
+ * One call of a task: waits for the futures and TaskRuns among its arguments and in `waitFor`, then runs the
+ * function, directly or (with retry, timeout or limits) through the engine. `onStart` marks a future as running.
+ * @internal
+ */
+export function subscribeCall(
+  definition: TaskDefinition,
+  args: unknown[],
+  subscriber: Subscriber<unknown>,
+  onStart: (() => void) | undefined,
+): void {
+  // Read now: an operator's attempt number is only there while it subscribes.
+  const attempt = takeAttempt();
+  const start = (resolved: unknown[]) => {
+    onStart?.();
+    if (subscriber.closed) return;
+    try {
+      const teardown = hasPolicies(definition.policies)
+        ? subscribeGuardedCall(definition, resolved, subscriber)
+        : subscribeDirectCall(definition, resolved, subscriber, attempt);
+      subscriber.add(teardown);
+    } catch (error) {
+      // A listener or `runName` that throws before the function runs fails the call, even after a dependency.
+      subscriber.error(error);
+    }
+  };
+  const waitFor = definition.options.waitFor ?? [];
+  if (waitFor.length === 0 && !hasDependencies(args)) {
+    start(args);
+    return;
+  }
+  const waiting = resolveDependencies(args, waitFor, start, (error) => subscriber.error(error));
+  subscriber.add(() => waiting.unsubscribe());
+}
+
+/** The engine settings of one call with policies: a map of one item, its arguments spread, no index. @internal */
+export function callSettings(definition: TaskDefinition): EngineSettings {
+  return {
+    fn: definition.fn,
+    name: definition.name,
+    spread: true,
+    concurrency: 1,
+    window: 1,
+    maxErrors: Number.POSITIVE_INFINITY,
+    onProgress: undefined,
+    deadline: undefined,
+    signal: undefined,
+    scheduler: defaultScheduler,
+    batchedClock: false,
+    policies: definition.policies,
+    indexed: false,
+    onEvent: definition.options.onEvent,
+    runEvents: undefined,
+    runName: runNamer(definition, true),
+    // A call's arguments were resolved before it got here.
+    dependencies: undefined,
+    awaitItems: false,
+  };
+}
+
+/**
+ * One call with retry, timeout or limits: the engine runs it as a map of one item, so calls and maps share one
+ * implementation of the policies. Values of an Observable task stream through as they come (a retried attempt
+ * streams again from its start, as RxJS's `retry` does).
+ */
+function subscribeGuardedCall(
+  definition: TaskDefinition,
+  args: unknown[],
+  subscriber: Subscriber<unknown>,
+): () => void {
+  const engine = new ParallelEngine(callSettings(definition), new ArraySource([args]), new TaskRunSink(subscriber));
+  engine.start();
+  return () => engine.dispose(abortReasonOr(cancellationReason));
+}
+
+/**
+ * One call without policies: the function runs at once in its own context, aborted only if the subscriber leaves
+ * before the output settles. A listener that throws fails the call with its error.
+ */
+function subscribeDirectCall(
+  definition: TaskDefinition,
+  args: unknown[],
+  subscriber: Subscriber<unknown>,
+  attempt: number,
+): () => void {
+  const context = new RunContext(definition.name, undefined, attempt);
+  const targets = EventTargets.of(undefined, definition.options.onEvent);
+  let reporter: CallReporter | undefined;
+  if (targets !== undefined) {
+    // A throw here (a `runName` function, a listener) errors the subscriber before the function runs.
+    reporter = new CallReporter(targets, definition, args, attempt);
+    reporter.step('queued');
+    reporter.step('started');
+  }
+  let settled = false;
+  const settle = (ok: boolean, valueOrError: unknown) => {
+    if (settled) return;
+    settled = true;
+    try {
+      reporter?.end(ok ? 'succeeded' : 'failed', valueOrError);
+    } catch (listenerError) {
+      subscriber.error(listenerError);
+      return;
+    }
+    if (!ok) {
+      subscriber.error(valueOrError);
+      return;
+    }
+    if (valueOrError !== STREAMED) subscriber.next(valueOrError);
+    subscriber.complete();
+  };
+  let inner: Unsubscribable | undefined;
+  try {
+    const output = definition.fn.apply(context, args);
+    inner = dispatchOutput(
+      output,
+      (value) => settle(true, value),
+      (error) => settle(false, error),
+      (value) => subscriber.next(value),
+    );
+  } catch (error) {
+    settle(false, error);
+  }
+  return () => {
+    if (!settled) {
+      settled = true;
+      const reason = abortReasonOr(cancellationReason);
+      context.abort(reason);
+      try {
+        reporter?.end('cancelled', reason);
+      } catch {
+        // Nobody is left to tell: the subscriber has gone.
+      }
+    }
+    inner?.unsubscribe();
+  };
+}
+
+/** Reports one direct call's events; made only when someone listens. */
+class CallReporter {
+  private readonly reporter: RunReporter;
+  private readonly runName: string;
+  private readonly startedAt = defaultScheduler.now();
+
+  constructor(
+    targets: EventTargets,
+    definition: TaskDefinition,
+    args: unknown[],
+    private readonly attempt: number,
+  ) {
+    this.reporter = new RunReporter(targets, definition.name, defaultScheduler);
+    this.runName = formatRunName(definition.options.runName, definition.name, definition.parameters, args);
+  }
+
+  step(type: 'queued' | 'started'): void {
+    this.reporter.step(type, this.runName, undefined, this.attempt);
+  }
+
+  end(type: 'succeeded' | 'failed' | 'cancelled', valueOrError: unknown): void {
+    const durationMs = defaultScheduler.now() - this.startedAt;
+    this.reporter.end(type, this.runName, undefined, this.attempt, valueOrError, durationMs);
+  }
+}

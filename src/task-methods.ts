@@ -1,0 +1,168 @@
+import { Observable } from 'rxjs';
+import { RunContext } from './context.js';
+import { hasDependencies } from './futures/dependencies.js';
+import { TaskFuture } from './futures/task-future.js';
+import type { ItemResult } from './item-result.js';
+import { assertMapArgument, Unmapped, zipArguments } from './map-arguments.js';
+import { assertItems, createRun, type MapInput, PARALLEL_OPTION_NAMES, type ParallelOptions } from './parallel-map.js';
+import { POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
+import { assertRunName, formatRunName, parameterNames } from './run-name.js';
+import { assertRunner, remoteFunction } from './runners/runner.js';
+import { subscribeCall } from './task-call.js';
+import { TASK_DEFINITION, type TaskDefinition, type TaskFunction, type TaskOptions } from './task-definition.js';
+import { isObservableLike } from './task-output.js';
+import { TaskRun } from './task-run.js';
+import type { Task } from './task-types.js';
+import { assertFunction, assertOptions, assertString, describe } from './validate.js';
+
+const TASK_OPTIONS = ['name', 'runName', 'waitFor', 'onEvent', 'runner', ...POLICY_OPTIONS] as const;
+
+/** Checks a task's options, at `task()` and `.with()`. @internal */
+export function checkTaskOptions(where: string, options: unknown): TaskOptions {
+  const checked = assertOptions<TaskOptions>(where, options, TASK_OPTIONS) ?? {};
+  assertString(where, 'name', checked.name);
+  assertRunName(where, checked.runName);
+  if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
+  assertRunner(where, checked.runner);
+  if (checked.waitFor !== undefined) {
+    if (!Array.isArray(checked.waitFor)) {
+      throw new TypeError(
+        `${where}: \`waitFor\` must be an array of futures or runs, got ${describe(checked.waitFor)}`,
+      );
+    }
+    checked.waitFor.forEach((dependency, position) => {
+      if (!hasDependencies([dependency])) {
+        throw new TypeError(
+          `${where}: \`waitFor[${position}]\` must be a TaskFuture, a TaskRun or allowFailure(…), got ${describe(dependency)}`,
+        );
+      }
+    });
+  }
+  return checked;
+}
+
+type AnyTask = Task<unknown[], unknown> & { readonly [TASK_DEFINITION]: TaskDefinition };
+
+/** The methods every task shares; each task function gets this as its prototype, so no method is made per task. */
+const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
+  options: {
+    get(this: AnyTask) {
+      return this[TASK_DEFINITION].options;
+    },
+  },
+  with: {
+    value(this: AnyTask, options: TaskOptions) {
+      const definition = this[TASK_DEFINITION];
+      const where = `${this.name}.with`;
+      const overrides = checkTaskOptions(where, options);
+      // Policies left alone are inherited as they are: the new task shares the old one's rate limiter.
+      const policies = resolvePolicies(where, overrides, definition.policies);
+      return makeTask(definition.local, { ...definition.options, ...overrides }, policies);
+    },
+  },
+  forward: {
+    value(this: AnyTask, ...args: unknown[]) {
+      return this[TASK_DEFINITION].local.apply(new RunContext(this.name, undefined, 1), args);
+    },
+  },
+  map: {
+    value(this: AnyTask, ...args: unknown[]) {
+      const where = `${this.name}.map`;
+      const options = isOptionsArgument(args[args.length - 1]) ? (args.pop() as ParallelOptions) : undefined;
+      if (args.length === 1 && !isObservableLike(args[0])) assertMapArgument(where, 0, args[0]);
+      if (args.length === 1) return createRun(where, this, args[0] as MapInput<unknown>, false, options);
+      // As Prefect's map: with several arguments, a value that is not iterable (or is a string) goes to every call.
+      const mapArguments = args.map((arg, position) => {
+        if (isObservableLike(arg)) {
+          throw new TypeError(
+            `${where}: argument ${position + 1} is an Observable; zip only Iterables and AsyncIterables`,
+          );
+        }
+        return arg instanceof Unmapped || isMappable(arg) ? arg : new Unmapped(arg);
+      });
+      return createRun(where, this, zipArguments(where, mapArguments as Iterable<unknown>[]), true, options);
+    },
+  },
+  submit: {
+    value(this: AnyTask, ...args: unknown[]) {
+      const definition = this[TASK_DEFINITION];
+      let runName = definition.name;
+      let failure: { error: unknown } | undefined;
+      try {
+        runName = formatRunName(definition.options.runName, definition.name, definition.parameters, args);
+      } catch (error) {
+        // A `runName` function that throws fails the future, as it would fail a call.
+        failure = { error };
+      }
+      return new TaskFuture(
+        (markRunning) =>
+          new Observable<unknown>((subscriber) => {
+            if (failure !== undefined) subscriber.error(failure.error);
+            else subscribeCall(definition, args, subscriber, markRunning);
+          }),
+        definition.name,
+        runName,
+      );
+    },
+  },
+  starmap: {
+    value(this: AnyTask, tuples: MapInput<unknown[]>, options?: ParallelOptions) {
+      assertItems(`${this.name}.starmap`, tuples);
+      return createRun(`${this.name}.starmap`, this, tuples, true, options);
+    },
+  },
+  stream: {
+    value(this: AnyTask, items: MapInput<unknown>, options?: ParallelOptions) {
+      const where = `${this.name}.stream`;
+      assertItems(where, items);
+      const run = createRun(where, this, items, false, { ...options, stopOnError: true });
+      return new Observable<unknown>((subscriber) =>
+        run.subscribe({
+          next: (item: ItemResult<unknown>) => (item.ok ? subscriber.next(item.value) : subscriber.error(item.error)),
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        }),
+      );
+    },
+  },
+});
+
+/** An argument `task.map` iterates: any Iterable or AsyncIterable but a string. */
+function isMappable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (Symbol.iterator in value || Symbol.asyncIterator in value);
+}
+
+/**
+ * A trailing plain object of `task.map` is its options when every key is an option's name; any other object is an
+ * argument (wrap an argument that looks like options in `unmapped`).
+ */
+function isOptionsArgument(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    Object.keys(value).every((key) => (PARALLEL_OPTION_NAMES as readonly string[]).includes(key))
+  );
+}
+
+/** Makes the callable task: a function whose prototype holds the shared methods. @internal */
+export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, policies: Policies): AnyTask {
+  const name = options.name ?? (fn.name || 'anonymous');
+  const parameters = typeof options.runName === 'string' ? parameterNames(fn) : [];
+  const definition: TaskDefinition = {
+    fn: options.runner === undefined ? fn : remoteFunction(options.runner, name),
+    name,
+    options: Object.freeze(options),
+    policies,
+    parameters,
+    local: fn,
+  };
+  const callable = (...args: unknown[]) =>
+    new TaskRun<unknown>((subscriber) => subscribeCall(definition, args, subscriber, undefined), name);
+  Object.setPrototypeOf(callable, taskMethods);
+  Object.defineProperties(callable, {
+    name: { value: name },
+    [TASK_DEFINITION]: { value: definition },
+  });
+  return callable as unknown as AnyTask;
+}
