@@ -1,11 +1,10 @@
 import { type ConnectionOptions, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { RunContext } from '../src/context.js';
+import { outputToPromise } from '../src/dispatch.js';
 import type { Runner } from '../src/runners/runner.js';
 import { definitionOf, type TaskDefinition } from '../src/task-definition.js';
-import { isStreamedOutput } from '../src/task-output.js';
 import { assertPositiveInteger, describe } from '../src/validate.js';
-import { lastValue } from '../src/value-promises.js';
 
 /**
  * What crosses the wire, as JSON. A job's data is `{ v: 1, task, args }`; its return value is `{ v: 1, ok: true,
@@ -139,7 +138,7 @@ export function serve(tasks: readonly unknown[], options: ServeOptions): { worke
       signal?.addEventListener('abort', () => context.abort(signal.reason), { once: true });
       try {
         const output = definition.local.apply(context, job.data.args);
-        const value = isStreamedOutput(output) ? await lastValue(output) : await output;
+        const value = await outputToPromise(output);
         return { v: 1, ok: true, value };
       } catch (error) {
         return { v: 1, ok: false, error: encodeError(error) };

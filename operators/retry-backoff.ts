@@ -1,14 +1,8 @@
-import {
-  asyncScheduler,
-  type MonoTypeOperatorFunction,
-  Observable,
-  type SchedulerLike,
-  type Subscription,
-  takeWhile,
-} from 'rxjs';
+import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscription, takeWhile } from 'rxjs';
 import { asAttempt } from '../src/ambient.js';
 import { type RetryOptions, RetryPolicy } from '../src/policies/retry-policy.js';
-import { describe } from '../src/validate.js';
+import { defaultScheduler, scheduleAfter } from '../src/time.js';
+import { assertScheduler, describe } from '../src/validate.js';
 
 /**
  * Options of {@link retryBackoff}: the retry options, and where time comes from.
@@ -23,7 +17,7 @@ import { describe } from '../src/validate.js';
  * ```
  */
 export interface RetryBackoffOptions extends RetryOptions {
-  /** Schedules the delays. Default `asyncScheduler`; `TestScheduler.run` makes them virtual. */
+  /** Schedules the delays. Default: `asyncScheduler`'s timers on a monotonic clock; `TestScheduler.run` makes them virtual. */
   scheduler?: SchedulerLike;
 }
 
@@ -60,7 +54,8 @@ export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOper
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`retryBackoff: \`options\` must be an object, got ${describe(options)}`);
   }
-  const { scheduler = asyncScheduler, ...retryOptions } = options;
+  const { scheduler = defaultScheduler, ...retryOptions } = options;
+  assertScheduler('retryBackoff', 'scheduler', scheduler);
   const policy = new RetryPolicy('retryBackoff', retryOptions);
   return (source) =>
     new Observable<T>((subscriber) => {
@@ -75,7 +70,7 @@ export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOper
             next: (value) => subscriber.next(value),
             error: (error: unknown) => {
               const decision = policy.decide(error, attempt);
-              if (decision.retry) backoff = scheduler.schedule(subscribeAttempt, decision.delayMs);
+              if (decision.retry) backoff = scheduleAfter(scheduler, decision.delayMs, subscribeAttempt);
               else subscriber.error(decision.error);
             },
             complete: () => subscriber.complete(),

@@ -1,15 +1,9 @@
-import {
-  asyncScheduler,
-  type MonoTypeOperatorFunction,
-  Observable,
-  type SchedulerLike,
-  type Subscription,
-  takeWhile,
-} from 'rxjs';
+import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscription, takeWhile } from 'rxjs';
 import { withAbortReason } from '../src/ambient.js';
 import { TimeoutError } from '../src/errors.js';
 import { TaskRun } from '../src/task-run.js';
-import { describe } from '../src/validate.js';
+import { defaultScheduler, scheduleAfter } from '../src/time.js';
+import { assertScheduler, describe } from '../src/validate.js';
 
 /**
  * Errors with a `TimeoutError` when a subscription to the source has not completed within `ms`: a deadline for
@@ -34,22 +28,25 @@ import { describe } from '../src/validate.js';
  *   .subscribe({ error: (error) => console.log(error.name) }); // 'TimeoutError' after 50 ms
  * ```
  *
- * @param ms The deadline of each subscription, in milliseconds (a positive number).
+ * @param ms The deadline of each subscription, in milliseconds (a positive number; `Infinity` for none).
  * @param scheduler Where time comes from. Default `asyncScheduler`.
  */
-export function timeoutEach<T>(ms: number, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<T> {
+export function timeoutEach<T>(ms: number, scheduler: SchedulerLike = defaultScheduler): MonoTypeOperatorFunction<T> {
   if (typeof ms !== 'number') throw new TypeError(`timeoutEach: \`ms\` must be a number, got ${describe(ms)}`);
   if (!(ms > 0)) throw new RangeError(`timeoutEach: \`ms\` must be a positive number of ms, got ${String(ms)}`);
+  assertScheduler('timeoutEach', 'scheduler', scheduler);
+  // No deadline at all: the source passes through untouched.
+  if (ms === Number.POSITIVE_INFINITY) return (source) => source;
   return (source) =>
     new Observable<T>((subscriber) => {
       const taskName = source instanceof TaskRun ? source.taskName : undefined;
       let inner: Subscription | undefined;
-      const timer = scheduler.schedule(() => {
+      const timer = scheduleAfter(scheduler, ms, () => {
         const what = taskName === undefined ? 'The source' : taskName;
         const error = new TimeoutError(`${what} timed out after ${ms} ms`, ms, taskName);
         withAbortReason(error, () => inner?.unsubscribe());
         subscriber.error(error);
-      }, ms);
+      });
       inner = source.pipe(takeWhile(() => !subscriber.closed)).subscribe({
         next: (value) => subscriber.next(value),
         error: (error: unknown) => subscriber.error(error),

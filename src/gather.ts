@@ -1,5 +1,6 @@
 import { EmptyError, type Subscribable, type Unsubscribable } from 'rxjs';
-import { isObservableLike, isPromiseLike, isStreamedOutput, type TaskResult } from './task-output.js';
+import { dispatchOutput } from './dispatch.js';
+import { isObservableLike, isPromiseLike, type TaskResult } from './task-output.js';
 import { assertBoolean, assertOptions, assertSignal, describe } from './validate.js';
 
 /**
@@ -157,38 +158,14 @@ function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSigna
     if (remaining === 0) finish(() => resolve(values));
     for (let position = 0; position < runs.length && !finished; position++) {
       const run = runs[position];
-      if (isStreamedOutput(run)) {
-        subscriptions[position] = subscribeLast(
-          run as Subscribable<unknown>,
-          (value) => settleOne(position, value),
-          (error) => failOne(position, error),
-        );
-        if (finished) break;
-      } else {
-        Promise.resolve(run).then(
-          (value) => settleOne(position, value),
-          (error: unknown) => failOne(position, error),
-        );
-      }
+      const subscription = dispatchOutput(
+        run,
+        (value) => settleOne(position, value),
+        (error) => failOne(position, error),
+      );
+      if (finished) break;
+      if (subscription !== undefined && remaining > 0) subscriptions[position] = subscription;
     }
     if (finished) for (const subscription of subscriptions) subscription?.unsubscribe();
-  });
-}
-
-/** Subscribes and reports the last value on completion (RxJS's `EmptyError` if there was none). */
-function subscribeLast(
-  source: Subscribable<unknown>,
-  onValue: (value: unknown) => void,
-  onError: (error: unknown) => void,
-): Unsubscribable {
-  let hasValue = false;
-  let latest: unknown;
-  return source.subscribe({
-    next(value) {
-      hasValue = true;
-      latest = value;
-    },
-    error: onError,
-    complete: () => (hasValue ? onValue(latest) : onError(new EmptyError())),
   });
 }

@@ -25,6 +25,7 @@ import {
   assertFunction,
   assertOptions,
   assertPositiveInteger,
+  assertScheduler,
   assertSignal,
   describe,
 } from './validate.js';
@@ -260,8 +261,6 @@ export function checkParallelOptions(where: string, options: unknown): ParallelO
   if (checked.onProgress !== undefined) assertFunction(where, 'onProgress', checked.onProgress);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
   assertRunner(where, checked.runner);
-  if (checked.scheduler !== undefined && typeof checked.scheduler?.now !== 'function') {
-    throw new TypeError(`${where}: \`scheduler\` must be an RxJS SchedulerLike, got ${describe(checked.scheduler)}`);
-  }
+  assertScheduler(where, 'scheduler', checked.scheduler);
   return checked;
 }

@@ -97,3 +97,14 @@ export function assertDuration(where: string, option: string, value: unknown): v
     throw new RangeError(`${where}: \`${option}\` must be a number of ms ≥ 0 (or Infinity), got ${String(value)}`);
   }
 }
+
+/** An RxJS SchedulerLike: something with `now()` and `schedule()`. */
+export function assertScheduler(where: string, option: string, value: unknown): void {
+  if (value === undefined) return;
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { now?: unknown }).now === 'function' &&
+    typeof (value as { schedule?: unknown }).schedule === 'function';
+  if (!ok) throw new TypeError(`${where}: \`${option}\` must be an RxJS SchedulerLike, got ${describe(value)}`);
+}

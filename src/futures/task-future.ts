@@ -1,6 +1,7 @@
-import { AsyncSubject, asyncScheduler, Observable, type Subscriber, type Subscription } from 'rxjs';
+import { AsyncSubject, Observable, type Subscriber, type Subscription } from 'rxjs';
 import { cancellationReason, TimeoutError } from '../errors.js';
-import { assertNonNegative, assertOptions } from '../validate.js';
+import { defaultScheduler, scheduleAfter } from '../time.js';
+import { assertDuration, assertOptions } from '../validate.js';
 import { lastValue } from '../value-promises.js';
 
 /**
@@ -112,9 +113,8 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
     const timeout = checkTimeout('TaskFuture.result', options);
     if (timeout === undefined) return this.settled.then((value) => value);
     return new Promise<T>((resolve, reject) => {
-      const timer = asyncScheduler.schedule(
-        () => reject(new TimeoutError(`${this.runName} did not finish within ${timeout} ms`, timeout, this.name)),
-        timeout,
+      const timer = scheduleAfter(defaultScheduler, timeout, () =>
+        reject(new TimeoutError(`${this.runName} did not finish within ${timeout} ms`, timeout, this.name)),
       );
       this.settled.then(
         (value) => {
@@ -133,7 +133,8 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
   wait(options?: FutureWaitOptions): Promise<FutureState> {
     const timeout = checkTimeout('TaskFuture.wait', options);
     return new Promise<FutureState>((resolve) => {
-      const timer = timeout === undefined ? undefined : asyncScheduler.schedule(() => resolve(this.current), timeout);
+      const timer =
+        timeout === undefined ? undefined : scheduleAfter(defaultScheduler, timeout, () => resolve(this.current));
       const done = () => {
         timer?.unsubscribe();
         resolve(this.current);
@@ -167,6 +168,7 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
 
 function checkTimeout(where: string, options: FutureWaitOptions | undefined): number | undefined {
   const checked = assertOptions<FutureWaitOptions>(where, options, ['timeout']);
-  assertNonNegative(where, 'timeout', checked?.timeout);
-  return checked?.timeout;
+  assertDuration(where, 'timeout', checked?.timeout);
+  // Infinity: wait for as long as it takes.
+  return checked?.timeout === Number.POSITIVE_INFINITY ? undefined : checked?.timeout;
 }

@@ -1,7 +1,8 @@
-import { asyncScheduler, Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import { observableIterator } from '../async-iterable.js';
 import { TimeoutError } from '../errors.js';
-import { assertNonNegative, assertOptions, describe } from '../validate.js';
+import { defaultScheduler, scheduleAfter } from '../time.js';
+import { assertDuration, assertOptions, describe } from '../validate.js';
 import { TaskFuture } from './task-future.js';
 
 /**
@@ -45,8 +46,9 @@ function checkFutures(where: string, futures: unknown, options: unknown): number
     }
   });
   const checked = assertOptions<WaitOptions>(where, options, ['timeout']);
-  assertNonNegative(where, 'timeout', checked?.timeout);
-  return checked?.timeout;
+  assertDuration(where, 'timeout', checked?.timeout);
+  // Infinity: wait for as long as it takes.
+  return checked?.timeout === Number.POSITIVE_INFINITY ? undefined : checked?.timeout;
 }
 
 /**
@@ -69,7 +71,7 @@ export function wait<T>(futures: readonly TaskFuture<T>[], options?: WaitOptions
       timer?.unsubscribe();
       resolve({ done: futures.filter((f) => f.done), notDone: futures.filter((f) => !f.done) });
     };
-    const timer = timeout === undefined ? undefined : asyncScheduler.schedule(finish, timeout);
+    const timer = timeout === undefined ? undefined : scheduleAfter(defaultScheduler, timeout, finish);
     Promise.all(futures.map((future) => future.wait())).then(finish);
   });
 }
@@ -119,10 +121,8 @@ export class AsCompleted<T> extends Observable<TaskFuture<T>> implements AsyncIt
       const timer =
         timeout === undefined
           ? undefined
-          : asyncScheduler.schedule(
-              () =>
-                subscriber.error(new TimeoutError(`${remaining} futures were not done within ${timeout} ms`, timeout)),
-              timeout,
+          : scheduleAfter(defaultScheduler, timeout, () =>
+              subscriber.error(new TimeoutError(`${remaining} futures were not done within ${timeout} ms`, timeout)),
             );
       for (const future of futures) {
         future.wait().then(() => {

@@ -1,6 +1,7 @@
-import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
 import { Queue } from '../queue.js';
-import { assertOptions, assertPositiveInteger, assertSignal, describe } from '../validate.js';
+import { defaultScheduler, scheduleAfter } from '../time.js';
+import { assertOptions, assertPositiveInteger, assertScheduler, assertSignal, describe } from '../validate.js';
 import { Waiter } from './waiter.js';
 
 /**
@@ -23,7 +24,10 @@ export interface RateLimitOptions {
   interval: number | 'second' | 'minute' | 'hour';
   /** How many starts may happen back to back after a quiet spell. Default `1`: evenly spaced starts. */
   burst?: number;
-  /** Where time comes from. Default `asyncScheduler`; a `TestScheduler` runs it in virtual time. */
+  /**
+   * Where time comes from. Default: `asyncScheduler`'s timers with a monotonic clock (a wall-clock adjustment does not
+   * stall it); a `TestScheduler` runs it in virtual time.
+   */
   scheduler?: SchedulerLike;
 }
 
@@ -87,13 +91,11 @@ export class RateLimiter {
     }
     this.interval = intervalMs(where, interval);
     assertPositiveInteger(where, 'burst', burst, false);
-    if (scheduler !== undefined && typeof scheduler?.schedule !== 'function') {
-      throw new TypeError(`${where}: \`scheduler\` must be an RxJS SchedulerLike, got ${describe(scheduler)}`);
-    }
+    assertScheduler(where, 'scheduler', scheduler);
     this.limit = limit;
     this.burst = burst ?? 1;
     this.spacing = this.interval / limit;
-    this.scheduler = scheduler ?? asyncScheduler;
+    this.scheduler = scheduler ?? defaultScheduler;
     const windowSize = Number.isInteger(limit) ? limit + this.burst - 1 : 0;
     this.windowLog = new Float64Array(windowSize <= MAX_WINDOW_LOG ? windowSize : 0);
   }
@@ -213,7 +215,7 @@ export class RateLimiter {
     if (this.timer !== undefined && this.timerAt === at) return;
     this.timer?.unsubscribe();
     this.timerAt = at;
-    this.timer = this.scheduler.schedule(() => this.drain(), Math.max(0, at - now));
+    this.timer = scheduleAfter(this.scheduler, at - now, () => this.drain());
   }
 }
 

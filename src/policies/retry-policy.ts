@@ -1,5 +1,12 @@
 import { isCancellation, NonRetryableError } from '../errors.js';
-import { assertFunction, assertNonNegative, assertOptions, assertPositiveInteger, describe } from '../validate.js';
+import {
+  assertDuration,
+  assertFunction,
+  assertNonNegative,
+  assertOptions,
+  assertPositiveInteger,
+  describe,
+} from '../validate.js';
 
 /**
  * How a retried delay is randomized; a number `f` in [0, 1] spreads it uniformly over ±f of itself.
@@ -67,7 +74,7 @@ export interface RetryOptions {
   backoff?: number;
   /** Each retry waits `factor` times longer than the one before. Default `2`. */
   factor?: number;
-  /** The longest delay between attempts, in milliseconds. Default `30_000`. */
+  /** The longest delay between attempts, in milliseconds (`Infinity` for no cap). Default `30_000`. */
   maxDelay?: number;
   /**
    * Randomizes each delay so many clients do not retry in step: `'full'` (default: uniform in [0, delay], AWS's "full
@@ -114,7 +121,7 @@ export class RetryPolicy {
     const checked = assertOptions<RetryOptions>(where, options, RETRY_OPTIONS) ?? {};
     assertPositiveInteger(where, 'retry.attempts', checked.attempts, false);
     assertNonNegative(where, 'retry.backoff', checked.backoff);
-    assertNonNegative(where, 'retry.maxDelay', checked.maxDelay);
+    assertDuration(where, 'retry.maxDelay', checked.maxDelay);
     assertNonNegative(where, 'retry.factor', checked.factor);
     if (checked.factor !== undefined && checked.factor < 1) {
       throw new RangeError(`${where}: \`retry.factor\` must be at least 1, got ${checked.factor}`);

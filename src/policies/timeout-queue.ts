@@ -1,5 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { Queue } from '../queue.js';
+import { scheduleAfter } from '../time.js';
 
 /** One attempt's deadline. @internal */
 export class TimeoutEntry<T> {
@@ -46,7 +47,7 @@ export class TimeoutQueue<T> {
       head = this.entries.peek();
     }
     if (head === undefined) return;
-    this.timer = this.scheduler.schedule(() => this.fire(), Math.max(0, head.at - this.scheduler.now()));
+    this.timer = scheduleAfter(this.scheduler, head.at - this.scheduler.now(), () => this.fire());
   }
 
   private fire(): void {
