@@ -1,4 +1,4 @@
-import type { Unsubscribable } from 'rxjs';
+import type { Subscribable, Unsubscribable } from 'rxjs';
 import { dispatchOutput } from './dispatch.js';
 import { isObservableLike, isPromiseLike, type TaskResult } from './task-output.js';
 import { assertBoolean, assertOptions, assertSignal, describe } from './validate.js';
