@@ -171,7 +171,8 @@ export class AttemptGuard {
 
   /** One attempt ended: report the item, or schedule its next attempt. Stale attempts are ignored. */
   private attemptEnded(slot: Slot, context: RunContext, ok: boolean, valueOrError: unknown): void {
-    if (!this.current(slot, context) || slot.waiting) return;
+    if (!this.current(slot, context) || slot.waiting || slot.attemptOver) return;
+    slot.attemptOver = true;
     if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
     slot.timeoutEntry = undefined;
     slot.inner = undefined;
@@ -196,6 +197,7 @@ export class AttemptGuard {
     if (!this.host.attemptRetrying(slot, context, valueOrError, decision.delayMs)) return;
     if (!this.current(slot, context)) return;
     slot.context = new RunContext(context.name, context.index, context.attempt + 1);
+    slot.attemptOver = false;
     slot.waiting = true;
     if (decision.delayMs <= 0) this.request(slot);
     else slot.retryTimer = scheduleAfter(this.scheduler, decision.delayMs, () => this.request(slot));

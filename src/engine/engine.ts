@@ -208,12 +208,13 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     let output: unknown;
     try {
       output = this.spread ? this.fn.apply(context, asArguments(item)) : this.fn.call(context, item);
+      // The fast path: one `then` with the slot's own callbacks. (`instanceof` throws for a revoked Proxy.)
+      if (output instanceof Promise) {
+        output.then(slot.onValue, slot.onError);
+        return;
+      }
     } catch (error) {
       this.settle(slot, false, error);
-      return;
-    }
-    if (output instanceof Promise) {
-      output.then(slot.onValue, slot.onError);
       return;
     }
     const inner = dispatchOutput(
@@ -264,9 +265,17 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     slot.context = undefined;
     slot.inner = undefined;
     slot.waiting = false;
+    slot.attemptOver = false;
     this.freeSlots.push(slot);
     this.running -= 1;
     const durationMs = this.clock.now() - slot.startedAt;
+    const index = this.indexOf(context);
+    this.settled += 1;
+    if (!ok) this.failures += 1;
+    // The result first: a listener told of it below may cancel the run, and the item has finished all the same.
+    this.sink.result(index, ok, valueOrError, context.attempt, durationMs);
+    if (this.selfDelivering) this.delivered += 1;
+    if (this.ended) return;
     if (this.reporter !== undefined) {
       try {
         const type = ok ? 'succeeded' : 'failed';
@@ -277,7 +286,7 @@ export class ParallelEngine implements SlotOwner, GuardHost {
       }
       if (this.ended) return;
     }
-    this.record(this.indexOf(context), ok, valueOrError, context.attempt, durationMs);
+    this.afterResult(index, ok);
     this.pump();
   }
 
@@ -313,12 +322,8 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     return this.indexed ? (context.index as number) : 0;
   }
 
-  private record(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void {
-    this.settled += 1;
-    if (!ok) this.failures += 1;
-    this.sink.result(index, ok, valueOrError, attempts, durationMs);
-    if (this.selfDelivering) this.delivered += 1;
-    if (this.ended) return;
+  /** Reports progress after a result, and stops the run at `maxErrors`. */
+  private afterResult(index: number, ok: boolean): void {
     const onProgress = this.settings.onProgress;
     if (onProgress !== undefined || this.reporter !== undefined) {
       const total = this.source.size ?? this.admitted + this.source.remaining();
@@ -388,11 +393,14 @@ export class ParallelEngine implements SlotOwner, GuardHost {
       const neverRan = slot.waiting && context.attempt === 1;
       // An attempt waiting for its turn or its backoff has not started: it is not counted.
       const attempts = slot.waiting ? context.attempt - 1 : context.attempt;
+      // One that has ended already is not aborted: a signal is never aborted after its attempt settled.
+      const inFlight = !slot.waiting && !slot.attemptOver;
+      slot.attemptOver = false;
       this.guard?.withdraw(slot);
       if (slot.holdsPermit) holdingPermits.push(slot);
       slot.item = undefined;
       slot.waiting = false;
-      context.abort(reason);
+      if (inFlight) context.abort(reason);
       const inner = slot.inner;
       slot.inner = undefined;
       try {

@@ -24,6 +24,8 @@ export class Slot {
   item: unknown = undefined;
   /** True while the next attempt waits for its rate-limit turn or its backoff: it has not started. */
   waiting = false;
+  /** True between an attempt's end and the decision on it (retry hooks, listeners): it ran, and is over. */
+  attemptOver = false;
   waiter: Waiter | undefined = undefined;
   retryTimer: Subscription | undefined = undefined;
   timeoutEntry: TimeoutEntry<Slot> | undefined = undefined;
