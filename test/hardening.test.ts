@@ -485,7 +485,7 @@ describe('values() never hides truncation (defect 8) and leads with the cause (d
     const result = await parallelMap(
       async function (this: TaskContext, x: number) {
         if (x === 2) throw cause;
-        await new Promise((resolve, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
+        await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
       },
       [0, 1, 2, 3],
       { stopOnError: true, concurrency: 4 },

@@ -1,17 +1,14 @@
-import type { Subscription } from 'rxjs';
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
-import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
-import { EventTargets } from '../events.js';
 import { hasPolicies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
 import { isPromiseLike } from '../task-output.js';
 import { scheduleAfter } from '../time.js';
 import { AttemptGuard, type GuardHost } from './attempt-guard.js';
-import { BatchClock } from './clock.js';
-import type { EngineSettings, EngineSink, RunStatus } from './engine-types.js';
+import type { EngineSettings, EngineSink } from './engine-types.js';
 import { asArguments } from './item-arguments.js';
-import { RunReporter } from './run-reporter.js';
+import type { RunReporter } from './run-reporter.js';
+import { RunState } from './run-state.js';
 import { Slot, type SlotOwner } from './slot.js';
 import { EXHAUSTED, type ItemSource, PENDING } from './sources.js';
 
@@ -26,7 +23,7 @@ export type { DependencyResolver, EngineSettings, EngineSink, RunStatus } from '
  * throw fails the run and releases everything it holds, and after every such call the engine checks whether the run
  * ended (the code may have cancelled it) before doing anything more. @internal
  */
-export class ParallelEngine implements SlotOwner, GuardHost {
+export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   // The settings the hot path reads, copied into fields of their own.
   private readonly fn: TaskFunction<unknown[]>;
   private readonly spread: boolean;
@@ -34,59 +31,31 @@ export class ParallelEngine implements SlotOwner, GuardHost {
   private readonly window: number;
   private readonly maxErrors: number;
   private readonly selfDelivering: boolean;
-  private readonly indexed: boolean;
   private readonly awaitItems: boolean;
   /** The deadline on the engine's clock, checked at each admission; `Infinity` for none. */
   private readonly deadlineAt: number;
-  private readonly clock: BatchClock;
-  private readonly guard: AttemptGuard | undefined;
-  /** Builds and sends events, or `undefined` when nobody listens: then no event is built. */
-  readonly reporter: RunReporter | undefined;
   readonly streamsValues: boolean;
-  private readonly slots: Slot[] = [];
   private readonly freeSlots: Slot[] = [];
-  private running = 0;
-  private admitted = 0;
   private delivered = 0;
-  private settled = 0;
-  private failures = 0;
-  /** The index of the failure that reached `maxErrors`. */
-  private stoppedBy: number | undefined = undefined;
   private sourceDone = false;
-  private ended = false;
   private pumping = false;
   private pumpAgain = false;
-  private deadlineTimer: Subscription | undefined = undefined;
-  /** A listener's throw while the run was already ending: the run fails with it once everything is released. */
-  private lateFailure: { error: unknown } | undefined = undefined;
-  private readonly onAbort = () => this.finish('cancelled');
   private readonly wake = () => this.pump();
   private readonly failRun = (error: unknown) => this.fail(error);
   private readonly forwardValue = (value: unknown) => this.sink.value?.(value);
 
-  constructor(
-    private readonly settings: EngineSettings,
-    private readonly source: ItemSource<unknown>,
-    private readonly sink: EngineSink,
-  ) {
+  constructor(settings: EngineSettings, source: ItemSource<unknown>, sink: EngineSink) {
+    super(settings, source, sink);
     this.fn = settings.fn;
     this.spread = settings.spread;
     this.concurrency = settings.concurrency;
     this.window = settings.window;
     this.maxErrors = settings.maxErrors;
     this.selfDelivering = !sink.acknowledges;
-    this.indexed = settings.indexed;
     this.awaitItems = settings.awaitItems;
     this.deadlineAt = settings.deadline ?? Number.POSITIVE_INFINITY;
-    this.clock = new BatchClock(settings.scheduler, settings.batchedClock);
     this.streamsValues = sink.streamsValues === true;
-    const targets = EventTargets.of(settings.runEvents?.subject, settings.onEvent);
-    this.reporter = targets === undefined ? undefined : new RunReporter(targets, settings.name, settings.scheduler);
     this.guard = hasPolicies(settings.policies) ? new AttemptGuard(settings, this) : undefined;
-  }
-
-  get hasEnded(): boolean {
-    return this.ended;
   }
 
   streamValue(value: unknown): void {
@@ -117,24 +86,6 @@ export class ParallelEngine implements SlotOwner, GuardHost {
   acknowledge(count: number, resume: boolean): void {
     this.delivered += count;
     if (resume) this.pump();
-  }
-
-  /** Stops at once, with no more results: the subscriber left, or the loop ended early. */
-  dispose(reason: unknown = cancellationReason()): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.stopInFlight(reason, undefined);
-    this.release();
-  }
-
-  /**
-   * The one door for user code that belongs to the run rather than to an item: call it with what the code threw.
-   * The run fails with it (or, when it is already ending, ends with it). Returns false: nothing more may be done.
-   */
-  userFailed(error: unknown): false {
-    if (this.ended) this.lateFailure ??= { error };
-    else this.fail(error);
-    return false;
   }
 
   /** Admits items while a slot is free, the window allows, the deadline has not passed and the source has one ready. */
@@ -317,11 +268,6 @@ export class ParallelEngine implements SlotOwner, GuardHost {
     return !this.ended;
   }
 
-  /** The item's index: its context's, or (for a single call, whose context has none) 0. */
-  private indexOf(context: RunContext): number {
-    return this.indexed ? (context.index as number) : 0;
-  }
-
   /** Reports progress after a result, and stops the run at `maxErrors`. */
   private afterResult(index: number, ok: boolean): void {
     const onProgress = this.settings.onProgress;
@@ -340,100 +286,5 @@ export class ParallelEngine implements SlotOwner, GuardHost {
       this.stoppedBy = index;
       this.finish('aborted');
     }
-  }
-
-  /**
-   * Ends the run early or normally: in-flight items are aborted and reported with the reason, items whose function
-   * never ran are reported with a NotStartedError, then the sink hears the status.
-   */
-  private finish(status: RunStatus): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (status !== 'completed') {
-      this.stopInFlight(this.reasonFor(status), status);
-      const remaining = this.source.remaining();
-      const notStarted = new NotStartedError(status);
-      for (let i = 0; i < remaining; i++) this.sink.result(this.admitted++, false, notStarted, 0, 0);
-    }
-    this.release();
-    if (this.lateFailure !== undefined) this.sink.fail(this.lateFailure.error);
-    else this.sink.end(status, this.stoppedBy);
-  }
-
-  private fail(error: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.stopInFlight(cancellationReason('The run failed'), undefined);
-    this.release();
-    this.sink.fail(error);
-  }
-
-  private reasonFor(status: Exclude<RunStatus, 'completed'>): unknown {
-    const { signal, deadline, maxErrors } = this.settings;
-    if (status === 'timed_out') {
-      return new TimeoutError(`The run's deadline of ${deadline} ms passed`, deadline as number, this.settings.name);
-    }
-    if (status === 'cancelled') return signal?.aborted ? signal.reason : cancellationReason();
-    return cancellationReason(`The run stopped after ${maxErrors} failure${maxErrors === 1 ? '' : 's'}`);
-  }
-
-  /**
-   * Aborts every running task's signal and, when the run ended with `status`, reports each item's outcome: the reason
-   * for one that ran, a NotStartedError for one whose function never ran (it waited for a permit, a token or a
-   * dependency). Every waiter is withdrawn before any permit is given back, so a freed permit can never start another
-   * item of this run.
-   */
-  private stopInFlight(reason: unknown, status: Exclude<RunStatus, 'completed'> | undefined): void {
-    const now = this.clock.now();
-    const holdingPermits: Slot[] = [];
-    for (const slot of this.slots) {
-      const context = slot.context;
-      if (context === undefined) continue;
-      slot.context = undefined;
-      const neverRan = slot.waiting && context.attempt === 1;
-      // An attempt waiting for its turn or its backoff has not started: it is not counted.
-      const attempts = slot.waiting ? context.attempt - 1 : context.attempt;
-      // One that has ended already is not aborted: a signal is never aborted after its attempt settled.
-      const inFlight = !slot.waiting && !slot.attemptOver;
-      slot.attemptOver = false;
-      this.guard?.withdraw(slot);
-      if (slot.holdsPermit) holdingPermits.push(slot);
-      slot.item = undefined;
-      slot.waiting = false;
-      if (inFlight) context.abort(reason);
-      const inner = slot.inner;
-      slot.inner = undefined;
-      try {
-        inner?.unsubscribe();
-      } catch {
-        // A teardown that throws (RxJS's UnsubscriptionError) must not stop the others from being released.
-      }
-      const durationMs = now - slot.startedAt;
-      if (this.reporter !== undefined) {
-        try {
-          this.reporter.end('cancelled', slot.runName, context.index, context.attempt, reason, durationMs);
-        } catch (error) {
-          this.lateFailure ??= { error };
-        }
-      }
-      if (status !== undefined) {
-        this.settled += 1;
-        this.failures += 1;
-        const error = neverRan ? new NotStartedError(status) : reason;
-        this.sink.result(this.indexOf(context), false, error, attempts, neverRan ? 0 : durationMs);
-      }
-    }
-    this.running = 0;
-    for (const slot of holdingPermits) this.guard?.releasePermit(slot);
-  }
-
-  /** Lets go of the deadline timer, the signal listener and the source. */
-  private release(): void {
-    this.deadlineTimer?.unsubscribe();
-    this.deadlineTimer = undefined;
-    this.settings.signal?.removeEventListener('abort', this.onAbort);
-    this.source.close();
-    this.guard?.stop();
-    this.clock.stop();
   }
 }
