@@ -62,7 +62,10 @@ export function zipArguments(
       `${where}: argument ${sized[0].position + 1} has ${sized[0].size} items but argument ${mismatch.position + 1} has ${mismatch.size}`,
     );
   }
-  const isAsync = mapped.some(({ arg }) => !(Symbol.iterator in (arg as object)));
+  // As `for await` does, an argument with both protocols is read through Symbol.asyncIterator.
+  const isAsync = mapped.some(
+    ({ arg }) => Symbol.asyncIterator in (arg as object) || !(Symbol.iterator in (arg as object)),
+  );
   return isAsync ? zipAsync(args) : zipSync(args as readonly (Iterable<unknown> | Unmapped<unknown>)[]);
 }
 

@@ -141,6 +141,7 @@ function isOptionsArgument(value: unknown): boolean {
     value !== null &&
     typeof value === 'object' &&
     Object.getPrototypeOf(value) === Object.prototype &&
+    !isMappable(value) &&
     Object.keys(value).every((key) => (PARALLEL_OPTION_NAMES as readonly string[]).includes(key))
   );
 }

@@ -627,3 +627,109 @@ describe('events and ordering stay exact', () => {
     expect(types).toEqual(['succeeded', 'succeeded']);
   });
 });
+
+describe('an input that cancels the run while it is read', () => {
+  it('starts nothing more: the item it yielded meanwhile is not run', async () => {
+    const controller = new AbortController();
+    function* items() {
+      yield 1;
+      controller.abort();
+      yield 2;
+      yield 3;
+    }
+    const calls: number[] = [];
+    const result = await parallelMap(
+      async (x: number) => {
+        calls.push(x);
+        return x;
+      },
+      items(),
+      { signal: controller.signal, concurrency: 4 },
+    );
+    expect(result.status).toBe('cancelled');
+    expect(calls).toEqual([1]);
+  });
+});
+
+describe('a listener that cancels the run on an outcome', () => {
+  for (const type of ['succeeded', 'failed'] as const) {
+    it(`keeps every item's one outcome when it aborts on '${type}'`, async () => {
+      const controller = new AbortController();
+      const result = await parallelMap(
+        (x: number) => {
+          if (type === 'failed') throw new Error(`failed on ${x}`);
+          return x;
+        },
+        ['a', 'b', 'c'].map((_, i) => i),
+        {
+          signal: controller.signal,
+          concurrency: 1,
+          onEvent: (event) => {
+            if (event.type === type) controller.abort(new Error('stop'));
+          },
+        },
+      );
+      expect(result.status).toBe('cancelled');
+      const items = result.itemResults();
+      expect(items.map((item) => item.index)).toEqual([0, 1, 2]);
+      expect(items[0].ok).toBe(type === 'succeeded');
+      expect(items[0].attempts).toBe(1);
+      expect(items.slice(1).every((item) => !item.ok && item.error instanceof NotStartedError)).toBe(true);
+    });
+  }
+
+  it("an abort on 'queued' leaves the item a NotStartedError with attempts 0", async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const result = await parallelMap(() => ++calls, [1], {
+      signal: controller.signal,
+      onEvent: (event) => event.type === 'queued' && controller.abort(),
+    });
+    expect(calls).toBe(0);
+    const [failure] = result.failures();
+    expect(failure.error).toBeInstanceOf(NotStartedError);
+    expect(failure.attempts).toBe(0);
+  });
+
+  it('a throwing listener fails a single call with policies too, after its value', async () => {
+    const guarded = task(async (x: number) => x, {
+      retry: { attempts: 2 },
+      onEvent: (event) => {
+        if (event.type === 'succeeded') throw boom;
+      },
+    });
+    expect((await settleWithin(guarded(1))).error).toBe(boom);
+  });
+});
+
+describe('task.map reads its arguments as for await does', () => {
+  it('takes a plain object that is only iterable as its input, not as options', async () => {
+    const identity = task((x: number) => x);
+    const iterable = {
+      *[Symbol.iterator]() {
+        yield 1;
+        yield 2;
+      },
+    };
+    expect((await identity.map(iterable)).values()).toEqual([1, 2]);
+  });
+
+  it('zips an argument with both protocols through its async iterator', async () => {
+    const both = {
+      *[Symbol.iterator]() {
+        yield 'sync';
+      },
+      async *[Symbol.asyncIterator]() {
+        yield 'async';
+      },
+    };
+    const first = task((a: string, _b: number) => a);
+    expect((await first.map(both, [1])).values()).toEqual(['async']);
+  });
+
+  it('an input whose [Symbol.iterator]() returns no iterator is a clear TypeError', async () => {
+    const broken = { [Symbol.iterator]: () => 5 } as unknown as Iterable<number>;
+    const outcome = await settleWithin(parallelMap((x: number) => x, broken));
+    expect(String(outcome.error)).toMatch(/must return an iterator/);
+  });
+});

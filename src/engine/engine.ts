@@ -103,7 +103,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
           break;
         }
         const item = this.source.pull();
-        if (item === PENDING) break;
+        // Pulling runs the input's own code, which may have ended the run.
+        if (item === PENDING || this.ended) break;
         if (item === EXHAUSTED) {
           this.sourceDone = true;
           break;
@@ -120,6 +121,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     const context = new RunContext(this.settings.name, this.indexed ? index : undefined, 1);
     slot.context = context;
     slot.startedAt = this.clock.now();
+    // Waiting until its function is called: a cancel before then reports it as never started.
+    slot.waiting = true;
     this.running += 1;
     if (this.reporter !== undefined && !this.report('queued', slot, context, item)) return;
     if ((typeof item === 'object' && item !== null) || typeof item === 'function') {
@@ -150,12 +153,9 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       this.guard.begin(slot);
       return;
     }
-    if (this.reporter !== undefined) {
-      // Still waiting while `started` is reported: a listener that cancels there leaves the function unrun.
-      slot.waiting = true;
-      if (!this.report('started', slot, context, undefined)) return;
-      slot.waiting = false;
-    }
+    // Still waiting while `started` is reported: a listener that cancels there leaves the function unrun.
+    if (this.reporter !== undefined && !this.report('started', slot, context, undefined)) return;
+    slot.waiting = false;
     let output: unknown;
     try {
       output = this.spread ? this.fn.apply(context, asArguments(item)) : this.fn.call(context, item);
@@ -185,7 +185,6 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.waiting = true;
     const ready = (resolved: unknown) => {
       if (slot.context !== context || this.ended) return;
-      slot.waiting = false;
       slot.inner = undefined;
       this.invoke(slot, context, resolved);
     };

@@ -60,7 +60,7 @@ export class IteratorSource<T> implements ItemSource<T> {
 
   open(_wake: () => void, fail: (error: unknown) => void): void {
     this.fail = fail;
-    this.iterator = this.iterable[Symbol.iterator]();
+    this.iterator = checkedIterator(this.iterable[Symbol.iterator](), 'Symbol.iterator');
   }
 
   pull(): T | typeof PENDING | typeof EXHAUSTED {
@@ -139,7 +139,7 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
   open(wake: () => void, fail: (error: unknown) => void): void {
     this.wake = wake;
     this.fail = fail;
-    this.iterator = this.iterable[Symbol.asyncIterator]();
+    this.iterator = checkedIterator(this.iterable[Symbol.asyncIterator](), 'Symbol.asyncIterator');
   }
 
   pull(): T | typeof PENDING | typeof EXHAUSTED {
@@ -251,4 +251,12 @@ function isIteratorResult(step: unknown): step is IteratorResult<unknown> {
 function notAResult(what: string, step: unknown): TypeError {
   const got = step === null ? 'null' : typeof step;
   return new TypeError(`parallelMap: ${what}'s next() must return an object like { value, done }, got ${got}`);
+}
+
+/** An `[Symbol.iterator]()` that returns no iterator is a clear TypeError, not a failure at the first `next()`. */
+function checkedIterator<I>(iterator: I, method: string): I {
+  if (typeof (iterator as { next?: unknown } | null)?.next !== 'function') {
+    throw new TypeError(`parallelMap: the input's [${method}]() must return an iterator with a next() method`);
+  }
+  return iterator;
 }

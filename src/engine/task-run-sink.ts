@@ -17,18 +17,27 @@ export class TaskRunSink<T> implements EngineSink {
     this.subscriber.next(value as T);
   }
 
+  /** Held until the run ends, so a listener told of the outcome can still fail the call with its error. */
+  private outcome: { ok: boolean; valueOrError: unknown } | undefined = undefined;
+
   result(_index: number, ok: boolean, valueOrError: unknown): void {
-    if (!ok) {
-      this.subscriber.error(valueOrError);
+    this.outcome = { ok, valueOrError };
+  }
+
+  end(): void {
+    const outcome = this.outcome;
+    if (outcome === undefined) return;
+    this.outcome = undefined;
+    if (!outcome.ok) {
+      this.subscriber.error(outcome.valueOrError);
       return;
     }
-    if (valueOrError !== STREAMED) this.subscriber.next(valueOrError as T);
+    if (outcome.valueOrError !== STREAMED) this.subscriber.next(outcome.valueOrError as T);
     this.subscriber.complete();
   }
 
-  end(): void {}
-
   fail(error: unknown): void {
+    this.outcome = undefined;
     this.subscriber.error(error);
   }
 }
