@@ -57,7 +57,3 @@ export function scheduleAfter(scheduler: SchedulerLike, delay: number, work: () 
   return chain;
 }
 
-/** Checks a duration option that may be `Infinity` (never): a number ≥ 0. @internal */
-export function isDuration(value: unknown): value is number {
-  return typeof value === 'number' && value >= 0;
-}
