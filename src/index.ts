@@ -35,7 +35,7 @@ export { RateLimiter, type RateLimitOptions } from './policies/rate-limiter.js';
 export { type Jitter, parseRetryAfter, type RetryEvent, type RetryOptions } from './policies/retry-policy.js';
 export type { PolicyOptions } from './policies/task-policies.js';
 export type { RunName } from './run-name.js';
-export type { Runner } from './runners/runner.js';
+export type { Runner, RunnerContext } from './runners/runner.js';
 export {
   type BroadcastArguments,
   isTask,

@@ -56,4 +56,3 @@ export function scheduleAfter(scheduler: SchedulerLike, delay: number, work: () 
   chain.add(link);
   return chain;
 }
-

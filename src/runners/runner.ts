@@ -18,13 +18,33 @@ import { describe } from '../validate.js';
  * ```
  */
 export interface Runner {
-  run(task: string, args: unknown[], signal: AbortSignal): Promise<unknown>;
+  /**
+   * Runs one attempt. `context` carries what the task reads as `this.attempt` and `this.index`, so a remote function
+   * sees the same context as a local one.
+   */
+  run(task: string, args: unknown[], signal: AbortSignal, context?: RunnerContext): Promise<unknown>;
+}
+
+/**
+ * The attempt a runner is asked to run: what `this.attempt` and `this.index` are for the task's function.
+ *
+ * @example
+ * ```ts
+ * import type { RunnerContext } from 'rxtask';
+ *
+ * const context: RunnerContext = { attempt: 2, index: 7 };
+ * console.log(context.attempt); // 2
+ * ```
+ */
+export interface RunnerContext {
+  readonly attempt: number;
+  readonly index: number | undefined;
 }
 
 /** The function a task with a runner calls instead of its own: hand the attempt to the runner. @internal */
 export function remoteFunction(runner: Runner, name: string): TaskFunction<unknown[]> {
   return function (this: TaskContext, ...args: unknown[]) {
-    return runner.run(name, args, this.signal);
+    return runner.run(name, args, this.signal, { attempt: this.attempt, index: this.index });
   };
 }
 

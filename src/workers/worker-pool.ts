@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { decodeError, isEncodedError } from '../error-codec.js';
 import { ConcurrencyLimit } from '../policies/concurrency-limit.js';
 import { assertPositiveInteger, describe } from '../validate.js';
 
@@ -22,17 +23,6 @@ export interface WorkerPoolOptions {
   /** A Piscina of your own to run on (its `maxThreads` is the thread count); rxtask does not close it. */
   piscina?: Piscina;
 }
-
-const ERROR_KEY = '__rxtaskWorkerError__';
-const STANDARD_ERRORS: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
 
 /**
  * Worker threads for CPU-bound tasks, on Piscina. The threads start on the first task, not before. Each thread runs
@@ -92,8 +82,8 @@ export class WorkerPool {
       { url, name, args },
       { signal, transferList: transferList as never, filename: new URL('./worker-entry.mjs', import.meta.url).href },
     );
-    if (result !== null && typeof result === 'object' && (result as Record<string, unknown>)[ERROR_KEY] === true) {
-      throw decodeError(result as Record<string, unknown>);
+    if (isEncodedError(result)) {
+      throw decodeError(result);
     }
     return result;
   }
@@ -107,23 +97,4 @@ export class WorkerPool {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** Rebuilds a worker's error: its class when standard, its name, message, stack, cause and own properties. */
-function decodeError(encoded: Record<string, unknown>): Error {
-  const { name, message, stack, cause, value, [ERROR_KEY]: _marker, ...properties } = encoded;
-  if (value !== undefined && name === 'Error' && stack === undefined) return value as Error;
-  const Constructor = STANDARD_ERRORS[name as string] ?? Error;
-  const rebuilt =
-    cause === undefined
-      ? new Constructor(message as string)
-      : new Constructor(message as string, {
-          cause:
-            cause !== null && typeof cause === 'object' && (cause as Record<string, unknown>)[ERROR_KEY] === true
-              ? decodeError(cause as Record<string, unknown>)
-              : cause,
-        });
-  Object.defineProperty(rebuilt, 'name', { value: name, configurable: true, writable: true });
-  if (typeof stack === 'string') rebuilt.stack = stack;
-  return Object.assign(rebuilt, properties);
 }
