@@ -11,6 +11,7 @@ import { events$, parallelMap } from '../src/index.js';
 import { WorkerPool, workerTask } from '../worker/index.js';
 import { performanceChart } from './chart.js';
 import { contenders, noop } from './contenders.js';
+import { distributedBench } from './distributed.js';
 import { CONCURRENCIES, SIZES } from './grid.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -163,6 +164,7 @@ const vsPmap = at('p-map', 1e6, 16) / at('rxtask await', 1e6, 16);
 const streaming = await streamingHeap(1e7);
 const eventCost = await eventsCost();
 const workers = await workerSpeedup();
+const distributed = await distributedBench();
 const rates = [
   { limit: 200, burst: 1, ...(await rateAccuracy(200, 1, 1_000)) },
   { limit: 1_000, burst: 10, ...(await rateAccuracy(1_000, 10, 4_000)) },
@@ -178,6 +180,9 @@ const summary = [
     (r) =>
       `- Rate limit ${r.limit}/s, burst ${r.burst}: achieved ${r.achieved.toFixed(1)}/s, ${((r.ratio - 1) * 100).toFixed(2)}% from the target.`,
   ),
+  distributed === undefined
+    ? '- Distributed (BullMQ): skipped, no `redis-server` on the PATH.'
+    : `- Distributed, 5,000 no-op items at caller concurrency 64 over two worker processes on a local redis-server: \`rxtask/bullmq\` ${distributed.rxtaskPerSecond.toFixed(0)} items/s, hand-written BullMQ \`add\` + \`waitUntilFinished\` capped at 64 ${distributed.cappedPerSecond.toFixed(0)}/s (rxtask at ${(distributed.rxtaskPerSecond / distributed.cappedPerSecond).toFixed(2)}×), \`addBulk\` + \`QueueEvents\` with no cap ${distributed.bulkPerSecond.toFixed(0)}/s.`,
   '- "skipped": RxJS `from()+mergeMap` is quadratic (it buffers the input and `shift()`s it); a run projected past a minute from the previous size is not made.',
 ].join('\n');
 

@@ -5,6 +5,7 @@ import { outputToPromise } from '../src/dispatch.js';
 import { cancellationReason } from '../src/errors.js';
 import { definitionOf, type TaskDefinition } from '../src/task-definition.js';
 import { assertPositiveInteger, describe } from '../src/validate.js';
+import { CallerWatch } from './caller-watch.js';
 import { assertJson, failedOutcome, type JobEnvelope, type OutcomeEnvelope, readJob } from './envelope.js';
 import { assertMs, type BullmqOptions, checkConnection, QueueKeys } from './keys.js';
 
@@ -81,20 +82,14 @@ export function serve(tasks: readonly unknown[], options: ServeOptions): Server 
   assertMs('serve', 'stalledInterval', options.stalledInterval);
   assertMs('serve', 'lockDuration', options.lockDuration);
   const keys = new QueueKeys(options);
-  const redis = new Redis(options.connection);
+  // Checks of jobs starting together go in one round trip.
+  const redis = new Redis({ ...options.connection, enableAutoPipelining: true });
   const subscriber = new Redis(options.connection);
   // Outages are retried by ioredis; a connection without an error listener would crash the process.
   redis.on('error', noop);
   subscriber.on('error', noop);
-  /** The jobs running here, by id, so a caller's cancel can reach them. */
-  const running = new Map<string, { context: RunContext; cancelled: boolean }>();
-  subscriber.subscribe(keys.cancelChannel).catch(noop);
-  subscriber.on('message', (_channel, jobId: string) => {
-    const job = running.get(jobId);
-    if (job === undefined) return;
-    job.cancelled = true;
-    job.context.abort(cancellationReason('The job was cancelled by its caller'));
-  });
+  const watch = new CallerWatch(redis, subscriber, keys);
+  const synced = watch.sync().catch(noop);
 
   const workerOptions = {
     connection: options.connection as ConnectionOptions,
@@ -107,7 +102,7 @@ export function serve(tasks: readonly unknown[], options: ServeOptions): Server 
   const workers = definitions.map((definition) => {
     const worker = new Worker<JobEnvelope, OutcomeEnvelope>(
       keys.taskQueue(definition.name),
-      (job) => runJob(definition, job, keys, redis, running),
+      (job) => runJob(definition, job, watch),
       workerOptions,
     );
     worker.on('error', noop);
@@ -126,7 +121,7 @@ export function serve(tasks: readonly unknown[], options: ServeOptions): Server 
   return {
     workers,
     async ready() {
-      await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+      await Promise.all([synced, ...workers.map((worker) => worker.waitUntilReady())]);
     },
     async close() {
       clearInterval(heartbeat);
@@ -170,9 +165,7 @@ function checkTasks(tasks: readonly unknown[]): TaskDefinition[] {
 async function runJob(
   definition: TaskDefinition,
   job: Job<JobEnvelope, OutcomeEnvelope>,
-  keys: QueueKeys,
-  redis: Redis,
-  running: Map<string, { context: RunContext; cancelled: boolean }>,
+  watch: CallerWatch,
 ): Promise<OutcomeEnvelope> {
   let envelope: JobEnvelope;
   try {
@@ -182,15 +175,15 @@ async function runJob(
   }
   const jobId = job.id as string;
   const context = new RunContext(definition.name, envelope.index ?? undefined, envelope.attempt);
-  // Tracked before the check below, so a cancel published meanwhile is not missed either.
+  // Tracked before the check below, so a cancel heard meanwhile is not missed either.
   const tracked = { context, cancelled: false };
-  running.set(jobId, tracked);
+  watch.running.set(jobId, tracked);
   try {
-    const [cancelled, lease] = await redis.mget(keys.cancelled(jobId), keys.lease(envelope.caller));
-    if (cancelled !== null || tracked.cancelled) {
+    const verdict = await watch.mayStart(jobId, envelope.caller);
+    if (verdict === 'cancelled' || tracked.cancelled) {
       return failedOutcome(cancellationReason('The job was cancelled by its caller before it started'));
     }
-    if (lease === null) return failedOutcome(new Error('The job was skipped: its caller is gone'));
+    if (verdict === 'gone') return failedOutcome(new Error('The job was skipped: its caller is gone'));
     const value = await outputToPromise(definition.local.apply(context, envelope.args));
     // `undefined` (a task that returns nothing) arrives as `undefined`; anything else must be JSON.
     if (value !== undefined) assertJson('serve', value, 'the return value');
@@ -198,7 +191,7 @@ async function runJob(
   } catch (error) {
     return failedOutcome(error);
   } finally {
-    running.delete(jobId);
+    watch.running.delete(jobId);
   }
 }
 

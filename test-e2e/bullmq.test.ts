@@ -173,12 +173,14 @@ describe('bullmqRunner and serve, on a real Redis, as the docs show them', () =>
   it('never starts a job its caller cancelled, however close the cancel came to the pickup', async () => {
     const queue = 'cancel-race';
     await startWorker(queue);
-    // The worker's check, deterministically: a job marked cancelled is skipped even when it is still there.
+    // The worker's check, deterministically: a job cancelled before it starts is skipped even when it is still there.
     const keys = new QueueKeys({ connection: connection(), queue });
     const admin = new Redis(connection());
     const lease = 'a-live-caller';
     await admin.set(keys.lease(lease), '1', 'PX', 60_000);
+    // As a caller cancels: the mark, then the announcement; here both come before the worker even fetches the job.
     await admin.set(keys.cancelled('marked-1'), '1', 'PX', 60_000);
+    await admin.publish(keys.cancelChannel, 'marked-1');
     const raw = new Queue(keys.taskQueue('started'), { connection: connection() });
     const envelope = { v: 1, task: 'started', args: ['race', 'marked', 0], attempt: 1, index: 0, caller: lease };
     await raw.add('started', envelope, { jobId: 'marked-1' });
