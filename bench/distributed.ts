@@ -41,6 +41,7 @@ export async function distributedBench(): Promise<DistributedResult | undefined>
     const items = Array.from({ length: N }, (_, i) => i);
 
     const queue = new Queue('bench-raw', { connection });
+    queue.setMaxListeners(4 * CONCURRENCY); // waitUntilFinished adds a listener per job in flight
     const events = new QueueEvents('bench-raw', { connection });
     await events.waitUntilReady();
     const capped = async (inputs: number[]) => {
