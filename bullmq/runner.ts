@@ -166,13 +166,13 @@ class BullmqRunner implements Runner {
   }
 
   async run(task: string, args: unknown[], signal: AbortSignal, context?: RunnerContext): Promise<unknown> {
-    if (this.closed) throw new Error('bullmqRunner: the runner is closed');
+    if (this.closed) throw closedError();
     assertJson('bullmqRunner', args, 'arguments');
     signal.throwIfAborted();
     const queue = this.queueOf(task);
     await Promise.all([queue.ready, this.leased, this.served(queue, signal)]);
     signal.throwIfAborted();
-    if (this.closed) throw new Error('bullmqRunner: the runner is closed');
+    if (this.closed) throw closedError();
     const id = `${this.caller}-${(this.jobCount++).toString(36)}`;
     const envelope: JobEnvelope = {
       v: 1,
@@ -222,7 +222,7 @@ class BullmqRunner implements Runner {
     clearInterval(this.leaseTimer);
     clearInterval(this.reconcileTimer);
     const cancels = [...this.pending.values()].map((job) =>
-      this.cancel(job, new Error('bullmqRunner: the runner was closed while this job was pending')),
+      this.cancel(job, new NonRetryableError('bullmqRunner: the runner was closed while this job was pending')),
     );
     await Promise.allSettled(cancels);
     await Promise.allSettled([...this.queues.values()].map((queue) => queue.close()));
@@ -282,7 +282,8 @@ class BullmqRunner implements Runner {
             queue.servedUntil = Date.now() + SERVED_CHECK_MS;
             return;
           }
-          if (Date.now() >= giveUpAt || this.closed) {
+          if (this.closed) throw closedError();
+          if (Date.now() >= giveUpAt) {
             throw new NonRetryableError(
               `bullmqRunner: no worker has served the task '${queue.task}' on queue '${this.keys.queue}' within ` +
                 `${this.noWorkerTimeout} ms; start one with serve([${queue.task}], { connection })`,
@@ -335,6 +336,11 @@ class BullmqRunner implements Runner {
       );
     }
   }
+}
+
+/** Retrying cannot help a closed runner: it is not retried. */
+function closedError(): NonRetryableError {
+  return new NonRetryableError('bullmqRunner: the runner is closed');
 }
 
 function noop(): void {}

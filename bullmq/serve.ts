@@ -4,7 +4,7 @@ import { RunContext } from '../src/context.js';
 import { outputToPromise } from '../src/dispatch.js';
 import { cancellationReason } from '../src/errors.js';
 import { definitionOf, type TaskDefinition } from '../src/task-definition.js';
-import { assertPositiveInteger, describe } from '../src/validate.js';
+import { assertOptions, assertPositiveInteger, describe } from '../src/validate.js';
 import { CallerWatch } from './caller-watch.js';
 import { assertJson, failedOutcome, type JobEnvelope, type OutcomeEnvelope, readJob } from './envelope.js';
 import { assertMs, type BullmqOptions, checkConnection, QueueKeys } from './keys.js';
@@ -78,6 +78,7 @@ const HEARTBEAT_MS = 5_000;
 export function serve(tasks: readonly unknown[], options: ServeOptions): Server {
   const definitions = checkTasks(tasks);
   checkConnection('serve', options);
+  assertOptions('serve', options, ['connection', 'queue', 'prefix', 'concurrency', 'stalledInterval', 'lockDuration']);
   assertPositiveInteger('serve', 'concurrency', options.concurrency, false);
   assertMs('serve', 'stalledInterval', options.stalledInterval);
   assertMs('serve', 'lockDuration', options.lockDuration);

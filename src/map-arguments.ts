@@ -66,7 +66,12 @@ export function zipArguments(
   const isAsync = mapped.some(
     ({ arg }) => Symbol.asyncIterator in (arg as object) || !(Symbol.iterator in (arg as object)),
   );
-  return isAsync ? zipAsync(args) : zipSync(args as readonly (Iterable<unknown> | Unmapped<unknown>)[]);
+  if (isAsync) return zipAsync(args);
+  const syncArgs = args as readonly (Iterable<unknown> | Unmapped<unknown>)[];
+  // Every mapped argument sized: so is the zip, and a cancelled map reports the items it never started.
+  return sized.length === mapped.length && sized.length > 0
+    ? new SizedZip(sized[0].size, () => zipSync(syncArgs))
+    : zipSync(syncArgs);
 }
 
 function* zipSync(args: readonly (Iterable<unknown> | Unmapped<unknown>)[]): Generator<unknown[]> {
@@ -121,6 +126,7 @@ async function* zipAsync(args: readonly MapArgument[]): AsyncGenerator<unknown[]
 /** The length of an array-like, or the size of a Set or Map; `undefined` when it is only known by iterating. @internal */
 export function sizeOf(items: unknown): number | undefined {
   if (Array.isArray(items) || ArrayBuffer.isView(items)) return (items as ArrayLike<unknown>).length;
+  if (items instanceof SizedZip) return items.size;
   if (items instanceof Set || items instanceof Map) return items.size;
   return undefined;
 }
@@ -136,5 +142,17 @@ export function assertMapArgument(where: string, position: number, arg: unknown)
     throw new TypeError(
       `${where}: argument ${position + 1} must be an Iterable, an AsyncIterable or unmapped(value), got ${describe(arg)}`,
     );
+  }
+}
+
+/** The zip of sized arguments: iterable once per run, of a known size. @internal */
+class SizedZip implements Iterable<unknown[]> {
+  constructor(
+    readonly size: number,
+    private readonly zip: () => Iterator<unknown[]>,
+  ) {}
+
+  [Symbol.iterator](): Iterator<unknown[]> {
+    return this.zip();
   }
 }

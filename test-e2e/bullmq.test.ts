@@ -311,6 +311,18 @@ describe('bullmqRunner and serve, on a real Redis, as the docs show them', () =>
     expect(result.failures().every((f) => /closed/.test((f.error as Error).message))).toBe(true);
     expect(await drained()).toEqual({ waiting: 0, active: 0 });
     await expect(closing.run('slow', [1], new AbortController().signal)).rejects.toThrow(/closed/);
+
+    // With retry, a closed runner's items are not retried: the map settles at once.
+    const retried = bullmqRunner({ connection: connection(), queue });
+    const retrying = parallelMap(slow, new Array(200).fill(50), {
+      runner: retried,
+      concurrency: 10,
+      retry: { attempts: 5, backoff: 1_000 },
+    }).then((r) => r);
+    await new Promise((wait) => setTimeout(wait, 300));
+    await retried.close();
+    const afterClose = await retrying;
+    expect(afterClose.failures().every((f) => f.attempts === 1 && f.error instanceof NonRetryableError)).toBe(true);
     await inspect.close();
     await runner.close();
   }, 60_000);

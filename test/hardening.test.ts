@@ -12,6 +12,7 @@ import {
   type TaskContext,
   TimeoutError,
   task,
+  unmapped,
 } from '../src/index.js';
 
 afterEach(() => {
@@ -731,5 +732,19 @@ describe('task.map reads its arguments as for await does', () => {
     const broken = { [Symbol.iterator]: () => 5 } as unknown as Iterable<number>;
     const outcome = await settleWithin(parallelMap((x: number) => x, broken));
     expect(String(outcome.error)).toMatch(/must return an iterator/);
+  });
+});
+
+describe('a cancelled map of zipped sized arguments', () => {
+  it('reports the items it never started, as a map of one sized input does', async () => {
+    const controller = new AbortController();
+    const scale = task(
+      (x: number, by: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x * by), 50)),
+    );
+    const pending = scale.map([1, 2, 3], unmapped(10), { concurrency: 2, signal: controller.signal }).then((r) => r);
+    setTimeout(() => controller.abort(), 5);
+    const result = await pending;
+    expect(result.itemResults().map((item) => item.index)).toEqual([0, 1, 2]);
+    expect(result.failures()[2].error).toBeInstanceOf(NotStartedError);
   });
 });
