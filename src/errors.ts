@@ -161,6 +161,13 @@ export class UpstreamError extends Error {
     readonly upstream: string,
     cause: unknown,
   ) {
-    super(`upstream task '${upstream}' failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    // Only the nearest upstream is named: down a long chain, the rest stays in `cause`, and the message stays short.
+    const why =
+      cause instanceof UpstreamError
+        ? `its own upstream '${cause.upstream}' failed`
+        : cause instanceof Error
+          ? cause.message
+          : String(cause);
+    super(`upstream task '${upstream}' failed: ${why}`, { cause });
   }
 }

@@ -77,6 +77,16 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
     return this.settled.then(onFulfilled, onRejected);
   }
 
+  /** As `Promise.prototype.catch`: awaits the run (starting it if need be) and handles its failure. */
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<ParallelResult<R> | B> {
+    return this.then(undefined, onRejected);
+  }
+
+  /** As `Promise.prototype.finally`: awaits the run (starting it if need be) and runs `onFinally` either way. */
+  finally(onFinally?: (() => void) | null): Promise<ParallelResult<R>> {
+    return this.then().finally(onFinally);
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<ItemResult<R>> {
     const sink = new IteratorSink<R>(this.plan.ordered, this.plan.settings.window);
     sink.engine = new ParallelEngine(this.plan.settings, this.plan.createSource(), sink);

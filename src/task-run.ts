@@ -42,4 +42,14 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
     this.settled ??= lastValue(this);
     return this.settled.then(onFulfilled, onRejected);
   }
+
+  /** As `Promise.prototype.catch`: awaits the run (starting it if need be) and handles its failure. */
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
+    return this.then(undefined, onRejected);
+  }
+
+  /** As `Promise.prototype.finally`: awaits the run (starting it if need be) and runs `onFinally` either way. */
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onFinally);
+  }
 }

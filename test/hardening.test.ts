@@ -748,3 +748,49 @@ describe('a cancelled map of zipped sized arguments', () => {
     expect(result.failures()[2].error).toBeInstanceOf(NotStartedError);
   });
 });
+
+describe('the Promise interface of runs (issue 14, item 8 in part)', () => {
+  it('TaskRun and ParallelRun have catch and finally, as Promises do', async () => {
+    const failing = task(async () => {
+      throw new Error('no');
+    });
+    expect(await failing().catch((error) => (error as Error).message)).toBe('no');
+    let finished = false;
+    await parallelMap(async (x: number) => x, [1])
+      .finally(() => {
+        finished = true;
+      })
+      .then((result) => expect(result.values()).toEqual([1]));
+    expect(finished).toBe(true);
+  });
+
+  it('a task group refuses a plain function with a TypeError saying a task is expected', async () => {
+    const { taskGroup } = await import('../src/index.js');
+    let thrown: unknown;
+    const outcome = await taskGroup((group) => {
+      try {
+        group.start((() => 1) as never);
+      } catch (error) {
+        thrown = error;
+      }
+      return 'body ran';
+    });
+    expect(outcome).toBe('body ran');
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toMatch(/start\(\) expects a task/);
+  });
+
+  it('an UpstreamError names its nearest upstream only, however long the chain', async () => {
+    const fail = task(
+      async () => {
+        throw new Error('root cause');
+      },
+      { name: 'root' },
+    );
+    const step = task((x: number) => x + 1, { name: 'step' });
+    let future = step.submit(fail.submit() as never);
+    for (let i = 0; i < 50; i++) future = step.submit(future as never);
+    const error = await future.catch((e) => e);
+    expect((error as Error).message.length).toBeLessThan(200);
+  });
+});

@@ -105,6 +105,16 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
     return this.settled.then(onFulfilled, onRejected);
   }
 
+  /** As `Promise.prototype.catch`. */
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
+    return this.then(undefined, onRejected);
+  }
+
+  /** As `Promise.prototype.finally`. */
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onFinally);
+  }
+
   /**
    * Resolves the value or rejects with the error; with `timeout`, rejects with a `TimeoutError` if the future is not
    * done by then (the future keeps running).

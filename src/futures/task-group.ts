@@ -1,6 +1,7 @@
 import { cancellationReason } from '../errors.js';
 import type { SubmitArguments, Task } from '../task.js';
-import { assertFunction, assertOptions, assertSignal } from '../validate.js';
+import { definitionOf } from '../task-definition.js';
+import { assertFunction, assertOptions, assertSignal, describe } from '../validate.js';
 import type { TaskFuture } from './task-future.js';
 
 /**
@@ -80,6 +81,11 @@ export async function taskGroup<R>(
     signal: controller.signal,
     futures: children,
     start<A extends unknown[], R>(childTask: Task<A, R>, ...args: SubmitArguments<A>): TaskFuture<R> {
+      if (definitionOf(childTask) === undefined) {
+        throw new TypeError(
+          `taskGroup: start() expects a task (wrap the function with task(fn)), got ${describe(childTask)}`,
+        );
+      }
       if (closed) throw new Error('taskGroup: the group is closed; start children inside its body');
       if (controller.signal.aborted) throw controller.signal.reason;
       const future = childTask.submit(...args);
