@@ -794,3 +794,21 @@ describe('the Promise interface of runs (issue 14, item 8 in part)', () => {
     expect((error as Error).message.length).toBeLessThan(200);
   });
 });
+
+describe('polling a future leaves nothing behind (issue 14, item 6)', () => {
+  it('wait, result, wait([…]) and asCompleted with a timeout forget the future once they return', async () => {
+    const { asCompleted, wait } = await import('../src/index.js');
+    let release: () => void = () => {};
+    const future = task(() => new Promise<void>((resolve) => (release = resolve))).submit();
+    const registered = () => (future as unknown as { doneCallbacks: Set<unknown> }).doneCallbacks.size;
+    for (let i = 0; i < 100; i++) {
+      expect(await future.wait({ timeout: 0 })).not.toBe('completed');
+      await future.result({ timeout: 0 }).catch(() => {});
+      expect((await wait([future], { timeout: 0 })).notDone).toHaveLength(1);
+      await lastValueFrom(asCompleted([future], { timeout: 0 })).catch(() => {});
+    }
+    expect(registered()).toBe(0);
+    release();
+    expect(await future.wait()).toBe('completed');
+  });
+});

@@ -123,35 +123,49 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
     const timeout = checkTimeout('TaskFuture.result', options);
     if (timeout === undefined) return this.settled.then((value) => value);
     return new Promise<T>((resolve, reject) => {
-      const timer = scheduleAfter(defaultScheduler, timeout, () =>
-        reject(new TimeoutError(`${this.runName} did not finish within ${timeout} ms`, timeout, this.name)),
-      );
-      this.settled.then(
-        (value) => {
-          timer.unsubscribe();
-          resolve(value);
-        },
-        (error: unknown) => {
-          timer.unsubscribe();
-          reject(error);
-        },
-      );
+      const settle = () => {
+        timer.unsubscribe();
+        this.settled.then(resolve, reject);
+      };
+      const timer = scheduleAfter(defaultScheduler, timeout, () => {
+        forget();
+        reject(new TimeoutError(`${this.runName} did not finish within ${timeout} ms`, timeout, this.name));
+      });
+      const forget = this.onDone(settle);
     });
   }
 
   /** Resolves the state once the future is done, or when `timeout` passes; never rejects, even for a failure. */
   wait(options?: FutureWaitOptions): Promise<FutureState> {
     const timeout = checkTimeout('TaskFuture.wait', options);
+    if (timeout === undefined || this.done) return this.settled.then(this.readState, this.readState);
     return new Promise<FutureState>((resolve) => {
-      const timer =
-        timeout === undefined ? undefined : scheduleAfter(defaultScheduler, timeout, () => resolve(this.current));
-      const done = () => {
-        timer?.unsubscribe();
+      const timer = scheduleAfter(defaultScheduler, timeout, () => {
+        forget();
         resolve(this.current);
-      };
-      this.settled.then(done, done);
+      });
+      const forget = this.onDone(() => {
+        timer.unsubscribe();
+        resolve(this.current);
+      });
     });
   }
+
+  /**
+   * Calls `callback` once the future is done (at once if it is); returns how to forget it, so a wait that timed out
+   * leaves nothing behind on a future that is still running. @internal
+   */
+  onDone(callback: () => void): () => void {
+    if (this.done) {
+      callback();
+      return noop;
+    }
+    this.doneCallbacks.add(callback);
+    return () => this.doneCallbacks.delete(callback);
+  }
+
+  private readonly doneCallbacks = new Set<() => void>();
+  private readonly readState = () => this.current;
 
   /**
    * Cancels the future: its task's signal is aborted and it fails with an `AbortError`. Returns false when it was
@@ -167,12 +181,14 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
   private finish(state: 'completed' | 'failed' | 'cancelled', error: unknown): void {
     if (this.done) return;
     this.current = state;
-    if (state === 'completed') {
-      this.outcome.complete();
-      return;
+    if (state === 'completed') this.outcome.complete();
+    else {
+      this.failure = error;
+      this.outcome.error(error);
     }
-    this.failure = error;
-    this.outcome.error(error);
+    const callbacks = [...this.doneCallbacks];
+    this.doneCallbacks.clear();
+    for (const callback of callbacks) callback();
   }
 }
 

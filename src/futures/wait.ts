@@ -67,12 +67,25 @@ function checkFutures(where: string, futures: unknown, options: unknown): number
 export function wait<T>(futures: readonly TaskFuture<T>[], options?: WaitOptions): Promise<WaitResult<T>> {
   const timeout = checkFutures('wait', futures, options);
   return new Promise((resolve) => {
+    let left = futures.length;
     const finish = () => {
       timer?.unsubscribe();
+      // A wait that timed out leaves nothing behind on the futures still running.
+      for (const forget of forgets) forget();
       resolve({ done: futures.filter((f) => f.done), notDone: futures.filter((f) => !f.done) });
     };
     const timer = timeout === undefined ? undefined : scheduleAfter(defaultScheduler, timeout, finish);
-    Promise.all(futures.map((future) => future.wait())).then(finish);
+    const forgets: (() => void)[] = [];
+    if (left === 0) finish();
+    for (const future of futures) {
+      forgets.push(
+        future.onDone(() => {
+          left -= 1;
+          // Every future done: resolve on a later turn, as a Promise would.
+          if (left === 0) Promise.resolve().then(finish);
+        }),
+      );
+    }
   });
 }
 
@@ -124,15 +137,21 @@ export class AsCompleted<T> extends Observable<TaskFuture<T>> implements AsyncIt
           : scheduleAfter(defaultScheduler, timeout, () =>
               subscriber.error(new TimeoutError(`${remaining} futures were not done within ${timeout} ms`, timeout)),
             );
-      for (const future of futures) {
-        future.wait().then(() => {
-          if (subscriber.closed) return;
-          subscriber.next(future);
-          remaining -= 1;
-          if (remaining === 0) subscriber.complete();
-        });
-      }
-      return () => timer?.unsubscribe();
+      const forgets = futures.map((future) =>
+        future.onDone(() => {
+          // On a later turn, as before: a future already done is reported after subscribe returns.
+          Promise.resolve().then(() => {
+            if (subscriber.closed) return;
+            subscriber.next(future);
+            remaining -= 1;
+            if (remaining === 0) subscriber.complete();
+          });
+        }),
+      );
+      return () => {
+        timer?.unsubscribe();
+        for (const forget of forgets) forget();
+      };
     });
     this.count = futures.length;
   }
