@@ -3,7 +3,7 @@ import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
 import { TimeoutError } from '../errors.js';
 import type { ConcurrencyLimit } from '../policies/concurrency-limit.js';
-import { heldLimits, runHolding } from '../policies/limit-scope.js';
+import { activeHolds, Hold, runHolding } from '../policies/limit-scope.js';
 import type { Policies } from '../policies/task-policies.js';
 import { TimeoutQueue } from '../policies/timeout-queue.js';
 import type { TaskFunction } from '../task-definition.js';
@@ -42,14 +42,18 @@ export class AttemptGuard {
   private readonly fn: TaskFunction<unknown[]>;
   private readonly spread: boolean;
   private readonly timeouts: TimeoutQueue<Slot> | undefined;
-  /** The concurrency limit to take a permit of, unless an ancestor of this run holds it already. */
-  private readonly permits: ConcurrencyLimit | undefined;
-  /** What the task's function holds while it runs: its ancestors' limits and its own. */
-  private readonly holding: ReadonlySet<ConcurrencyLimit> | undefined;
+  /** The concurrency limit each attempt holds a permit of (its own, or its parent's, borrowed). */
+  private readonly limit: ConcurrencyLimit | undefined;
+  /** The limits the code that started this run holds: a child of theirs may borrow while they still hold them. */
+  private readonly inherited: readonly Hold[];
+  /** The parent's hold of this run's own limit, if the run was started inside a task that holds one. */
+  private readonly parentHold: Hold | undefined;
 
   constructor(
     settings: EngineSettings,
     private readonly host: GuardHost,
+    /** Runs a continuation in the async context of the call that started the run. */
+    private readonly resume: <R>(fn: () => R) => R,
   ) {
     this.policies = settings.policies;
     this.scheduler = settings.scheduler;
@@ -60,9 +64,11 @@ export class AttemptGuard {
       timeout === undefined
         ? undefined
         : new TimeoutQueue<Slot>(timeout, this.scheduler, (slot) => this.timedOut(slot));
-    const inherited = heldLimits();
-    this.permits = concurrency !== undefined && inherited?.has(concurrency) !== true ? concurrency : undefined;
-    this.holding = this.permits === undefined ? undefined : new Set([...(inherited ?? []), this.permits]);
+    this.limit = concurrency;
+    this.inherited = activeHolds();
+    // The innermost hold of this limit: a borrower's own, whose children borrow from it in turn.
+    this.parentHold =
+      concurrency === undefined ? undefined : [...this.inherited].reverse().find((hold) => hold.limit === concurrency);
   }
 
   /** Starts the item in the slot: its first attempt, once the limits allow. */
@@ -89,32 +95,66 @@ export class AttemptGuard {
     this.timeouts?.stop();
   }
 
+  /** Gives back the permit the slot's attempt took or borrowed. */
   releasePermit(slot: Slot): void {
-    if (!slot.holdsPermit) return;
-    slot.holdsPermit = false;
-    this.permits?.release();
+    const hold = slot.hold;
+    slot.hold = undefined;
+    hold?.end();
   }
 
-  /** The next attempt: a concurrency permit first, then a rate-limit token, then the run. */
+  /**
+   * The next attempt: a concurrency permit first (its parent's, in turn with its siblings, while the parent holds
+   * it; else the limit's own), then a rate-limit token, then the run.
+   */
   private request(slot: Slot): void {
     slot.retryTimer = undefined;
-    const permits = this.permits;
-    if (permits === undefined) {
+    const limit = this.limit;
+    if (limit === undefined) {
       this.requestToken(slot);
       return;
     }
-    slot.waiting = true;
-    slot.afterPermit ??= () => {
-      slot.permitWaiter = undefined;
-      slot.holdsPermit = true;
-      // Granted while the run was ending (or after): give the permit straight back.
-      if (slot.context === undefined || this.host.hasEnded) {
-        this.releasePermit(slot);
+    const parent = this.parentHold;
+    if (parent !== undefined) {
+      slot.waiting = true;
+      slot.afterBorrow ??= (lent: boolean) =>
+        this.resume(() => {
+          slot.permitWaiter = undefined;
+          if (!lent) {
+            // The parent ended while this waited its turn: queue on the limit like anyone else.
+            this.acquire(slot, limit);
+            return;
+          }
+          slot.hold = new Hold(limit, () => parent.giveBack());
+          this.granted(slot);
+        });
+      const borrowing = parent.borrow(slot.afterBorrow);
+      if (borrowing !== false) {
+        if (borrowing !== undefined) slot.permitWaiter = borrowing;
         return;
       }
-      this.requestToken(slot);
-    };
-    slot.permitWaiter = permits.acquire(slot.afterPermit);
+    }
+    this.acquire(slot, limit);
+  }
+
+  /** Queues for a permit of the limit itself. */
+  private acquire(slot: Slot, limit: ConcurrencyLimit): void {
+    slot.waiting = true;
+    slot.afterPermit ??= () =>
+      this.resume(() => {
+        slot.permitWaiter = undefined;
+        slot.hold = new Hold(limit, () => limit.release());
+        this.granted(slot);
+      });
+    slot.permitWaiter = limit.acquire(slot.afterPermit);
+  }
+
+  /** A permit is held: on to the rate limit, unless the run ended meanwhile (then the permit goes straight back). */
+  private granted(slot: Slot): void {
+    if (slot.context === undefined || this.host.hasEnded) {
+      this.releasePermit(slot);
+      return;
+    }
+    this.requestToken(slot);
   }
 
   private requestToken(slot: Slot): void {
@@ -124,7 +164,7 @@ export class AttemptGuard {
       return;
     }
     slot.waiting = true;
-    slot.startAttempt ??= () => this.run(slot);
+    slot.startAttempt ??= () => this.resume(() => this.run(slot));
     slot.waiter = limiter.acquire(slot.startAttempt);
   }
 
@@ -138,10 +178,8 @@ export class AttemptGuard {
     if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot);
     let output: unknown;
     try {
-      output =
-        this.holding === undefined
-          ? this.call(slot, context)
-          : runHolding(this.holding, () => this.call(slot, context));
+      const holds = slot.hold === undefined ? this.inherited : [...this.inherited, slot.hold];
+      output = holds.length === 0 ? this.call(slot, context) : runHolding(holds, () => this.call(slot, context));
     } catch (error) {
       this.attemptEnded(slot, context, false, error);
       return;
@@ -200,7 +238,7 @@ export class AttemptGuard {
     slot.attemptOver = false;
     slot.waiting = true;
     if (decision.delayMs <= 0) this.request(slot);
-    else slot.retryTimer = scheduleAfter(this.scheduler, decision.delayMs, () => this.request(slot));
+    else slot.retryTimer = scheduleAfter(this.scheduler, decision.delayMs, () => this.resume(() => this.request(slot)));
   }
 
   /** The attempt ran out of time: abort its signal with a TimeoutError, and fail the attempt with it. */

@@ -1,5 +1,6 @@
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
+import { captureContext } from '../policies/limit-scope.js';
 import { hasPolicies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
 import { isPromiseLike } from '../task-output.js';
@@ -36,6 +37,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   private readonly deadlineAt: number;
   readonly streamsValues: boolean;
   private readonly freeSlots: Slot[] = [];
+  /** Runs a continuation in the async context of the call that started the run. */
+  private readonly resume = captureContext();
   private delivered = 0;
   private sourceDone = false;
   private pumping = false;
@@ -55,7 +58,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.awaitItems = settings.awaitItems;
     this.deadlineAt = settings.deadline ?? Number.POSITIVE_INFINITY;
     this.streamsValues = sink.streamsValues === true;
-    this.guard = hasPolicies(settings.policies) ? new AttemptGuard(settings, this) : undefined;
+    this.guard = hasPolicies(settings.policies) ? new AttemptGuard(settings, this, this.resume) : undefined;
   }
 
   streamValue(value: unknown): void {
@@ -194,11 +197,14 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       slot.inner = undefined;
       this.settle(slot, false, error);
     };
+    // Whatever settles the dependency, the item goes on in its caller's async context.
+    const resumeReady = (resolved: unknown) => this.resume(() => ready(resolved));
+    const resumeFailed = (error: unknown) => this.resume(() => failed(error));
     if (wait === 'thenable') {
-      Promise.resolve(item).then(ready, failed);
+      Promise.resolve(item).then(resumeReady, resumeFailed);
       return;
     }
-    const waiting = this.settings.dependencies?.resolve(item, ready, failed);
+    const waiting = this.settings.dependencies?.resolve(item, resumeReady, resumeFailed);
     if (slot.context === context && slot.waiting) slot.inner = waiting;
   }
 

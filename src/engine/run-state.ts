@@ -126,7 +126,7 @@ export abstract class RunState {
       const inFlight = !slot.waiting && !slot.attemptOver;
       slot.attemptOver = false;
       this.guard?.withdraw(slot);
-      if (slot.holdsPermit) holdingPermits.push(slot);
+      if (slot.hold !== undefined) holdingPermits.push(slot);
       slot.item = undefined;
       slot.waiting = false;
       if (inFlight) context.abort(reason);

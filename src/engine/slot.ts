@@ -1,5 +1,6 @@
 import type { Subscription, Unsubscribable } from 'rxjs';
 import type { RunContext } from '../context.js';
+import type { Hold } from '../policies/limit-scope.js';
 import type { TimeoutEntry } from '../policies/timeout-queue.js';
 import type { Waiter } from '../policies/waiter.js';
 
@@ -31,8 +32,11 @@ export class Slot {
   timeoutEntry: TimeoutEntry<Slot> | undefined = undefined;
   /** Starts the slot's next attempt; made on first use by the guarded path. */
   startAttempt: (() => void) | undefined = undefined;
-  permitWaiter: Waiter | undefined = undefined;
-  holdsPermit = false;
+  permitWaiter: Waiter | Waiter<boolean> | undefined = undefined;
+  /** The permit this attempt holds: its own of the concurrency limit, or its parent's, borrowed. */
+  hold: Hold | undefined = undefined;
+  /** Goes on once the parent's permit is lent to this attempt (or the parent ended); made on first use. */
+  afterBorrow: ((lent: boolean) => void) | undefined = undefined;
   /** Goes on to the rate limit once a concurrency permit is held; made on first use. */
   afterPermit: (() => void) | undefined = undefined;
   /** The item's run name, set only when someone listens to events. */

@@ -1,12 +1,12 @@
-/** A task waiting its turn for a limiter's token or a limit's permit. @internal */
-export class Waiter {
+/** A task waiting its turn for a limiter's token, a limit's permit or a parent's lent permit. @internal */
+export class Waiter<G = void> {
   /** Set when it was cancelled, or granted: either way it no longer waits. */
   cancelled = false;
 
   constructor(
-    private readonly owner: { withdraw(waiter: Waiter): void },
+    private readonly owner: { withdraw(waiter: Waiter<G>): void },
     /** Called when its turn comes. */
-    readonly grant: () => void,
+    readonly grant: (granted: G) => void,
   ) {}
 
   /** Gives up the turn: a cancelled waiter consumes nothing. */
