@@ -1,5 +1,7 @@
 import type { Subscribable, Unsubscribable } from 'rxjs';
 import { dispatchOutput } from './dispatch.js';
+import { cancellationReason } from './errors.js';
+import { ParallelRun } from './parallel-run.js';
 import { isObservableLike, isPromiseLike, type TaskResult } from './task-output.js';
 import { assertBoolean, assertOptions, assertSignal, describe } from './validate.js';
 
@@ -138,6 +140,11 @@ function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSigna
       finished = true;
       signal?.removeEventListener('abort', onAbort);
       for (const subscription of subscriptions) subscription?.unsubscribe();
+      // A parallel map is awaited, not subscribed: it is cancelled through its run.
+      if (remaining > 0) {
+        const reason = signal?.aborted ? signal.reason : cancellationReason('gather: another run failed');
+        for (const run of runs) if (run instanceof ParallelRun) run.cancelAwaited(reason);
+      }
       settle();
     };
     const onAbort = () => finish(() => reject(signal?.reason));

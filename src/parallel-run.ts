@@ -43,6 +43,8 @@ export interface RunPlan {
  */
 export class ParallelRun<R> extends Observable<ItemResult<R>> implements PromiseLike<ParallelResult<R>> {
   private settled: Promise<ParallelResult<R>> | undefined = undefined;
+  /** The execution behind `await`, once started. */
+  private awaited: ParallelEngine | undefined = undefined;
   private readonly plan: RunPlan;
 
   /** @internal */
@@ -72,6 +74,7 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
         source,
         new ResultCollector<R>(source.size, resolve, reject),
       );
+      this.awaited = engine;
       engine.start();
     });
     return this.settled.then(onFulfilled, onRejected);
@@ -85,6 +88,14 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
   /** As `Promise.prototype.finally`: awaits the run (starting it if need be) and runs `onFinally` either way. */
   finally(onFinally?: (() => void) | null): Promise<ParallelResult<R>> {
     return this.then().finally(onFinally);
+  }
+
+  /**
+   * Cancels the execution behind `await` (for `gather`, which awaits runs and must stop them when it gives up): it
+   * ends `'cancelled'`, as if its signal had aborted. @internal
+   */
+  cancelAwaited(reason: unknown): void {
+    this.awaited?.cancel(reason);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ItemResult<R>> {

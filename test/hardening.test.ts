@@ -812,3 +812,42 @@ describe('polling a future leaves nothing behind (issue 14, item 6)', () => {
     expect(await future.wait()).toBe('completed');
   });
 });
+
+describe('gather cancels a parallel map it gives up on (issue 14, item 5)', () => {
+  it('on its signal, and when another argument fails first', async () => {
+    const { gather } = await import('../src/index.js');
+    const started: number[] = [];
+    const slowly = (x: number) => {
+      started.push(x);
+      return new Promise((resolve) => setTimeout(resolve, 5, x));
+    };
+    const controller = new AbortController();
+    const run = parallelMap(
+      slowly,
+      Array.from({ length: 100 }, (_, i) => i),
+      { concurrency: 1 },
+    );
+    const gathered = gather(run, { signal: controller.signal }).catch((error: unknown) => error);
+    setTimeout(() => controller.abort(new Error('enough')), 12);
+    expect(((await gathered) as Error).message).toBe('enough');
+    const count = started.length;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(started.length).toBe(count);
+    expect((await run).status).toBe('cancelled');
+
+    started.length = 0;
+    const other = parallelMap(
+      slowly,
+      Array.from({ length: 100 }, (_, i) => i),
+      { concurrency: 1 },
+    );
+    const failing = task(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 8));
+      throw new Error('first to fail');
+    });
+    await expect(gather(other, failing())).rejects.toThrow('first to fail');
+    const after = started.length;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(started.length).toBe(after);
+  });
+});

@@ -32,6 +32,7 @@ export abstract class RunState {
   /** A listener's throw while the run was already ending: the run fails with it once everything is released. */
   private lateFailure: { error: unknown } | undefined = undefined;
   protected readonly onAbort = () => this.finish('cancelled');
+  private cancelReason: { reason: unknown } | undefined = undefined;
 
   constructor(
     protected readonly settings: EngineSettings,
@@ -49,6 +50,13 @@ export abstract class RunState {
   }
 
   /** Stops at once, with no more results: the subscriber left, or the loop ended early. */
+  /** Cancels the run as its signal would: it ends `'cancelled'`, every item with its outcome. */
+  cancel(reason: unknown): void {
+    if (this.ended) return;
+    this.cancelReason = { reason };
+    this.finish('cancelled');
+  }
+
   dispose(reason: unknown = cancellationReason()): void {
     if (this.ended) return;
     this.ended = true;
@@ -102,7 +110,10 @@ export abstract class RunState {
     if (status === 'timed_out') {
       return new TimeoutError(`The run's deadline of ${deadline} ms passed`, deadline as number, this.settings.name);
     }
-    if (status === 'cancelled') return signal?.aborted ? signal.reason : cancellationReason();
+    if (status === 'cancelled') {
+      if (this.cancelReason !== undefined) return this.cancelReason.reason;
+      return signal?.aborted ? signal.reason : cancellationReason();
+    }
     return cancellationReason(`The run stopped after ${maxErrors} failure${maxErrors === 1 ? '' : 's'}`);
   }
 
