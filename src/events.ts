@@ -95,18 +95,7 @@ export class EventStream extends Observable<RunEvent> {
 
   /** Delivers to every listener; the first error a listener throws is rethrown once all have had the event. */
   emit(event: RunEvent): void {
-    const listeners = this.listeners;
-    let failed = false;
-    let failure: unknown;
-    for (let i = 0; i < listeners.length; i++) {
-      try {
-        listeners[i](event);
-      } catch (error) {
-        if (!failed) failure = error;
-        failed = true;
-      }
-    }
-    if (failed) throw failure;
+    deliver(this.listeners, event);
   }
 
   private listen(listener: (event: RunEvent) => void): () => void {
@@ -152,51 +141,34 @@ export const events$: Observable<RunEvent> = hub;
 
 /** Where a run's events go: the global stream, its own subject, its `onEvent` callback. @internal */
 export class EventTargets {
-  constructor(
-    private readonly global: boolean,
-    private readonly run: EventStream | undefined,
-    private readonly onEvent: ((event: RunEvent) => void) | undefined,
-  ) {}
+  private constructor(private readonly listeners: readonly ((event: RunEvent) => void)[]) {}
 
   /** The targets of a run, or `undefined` when nobody listens (so the run reports nothing at all). */
   static of(run: EventStream | undefined, onEvent: ((event: RunEvent) => void) | undefined): EventTargets | undefined {
-    const global = hub.observed;
-    const runObserved = run?.observed === true;
-    if (!global && !runObserved && onEvent === undefined) return undefined;
-    return new EventTargets(global, runObserved ? run : undefined, onEvent);
+    const listeners: ((event: RunEvent) => void)[] = [];
+    if (hub.observed) listeners.push((event) => hub.emit(event));
+    if (run?.observed === true) listeners.push((event) => run.emit(event));
+    if (onEvent !== undefined) listeners.push(onEvent);
+    return listeners.length === 0 ? undefined : new EventTargets(listeners);
   }
 
-  /**
-   * Delivers to every target; the first error a listener throws is rethrown once all have had the event, for the
-   * run to fail with.
-   */
+  /** Delivers to every target; the first error a listener throws is rethrown once all have had the event. */
   emit(event: RunEvent): void {
-    let failed = false;
-    let failure: unknown;
-    if (this.global) {
-      try {
-        hub.emit(event);
-      } catch (error) {
-        failed = true;
-        failure = error;
-      }
-    }
-    if (this.run !== undefined) {
-      try {
-        this.run.emit(event);
-      } catch (error) {
-        if (!failed) failure = error;
-        failed = true;
-      }
-    }
-    if (this.onEvent !== undefined) {
-      try {
-        this.onEvent(event);
-      } catch (error) {
-        if (!failed) failure = error;
-        failed = true;
-      }
-    }
-    if (failed) throw failure;
+    deliver(this.listeners, event);
   }
+}
+
+/** Calls every listener with the event; the first error one throws is rethrown once all have had it. */
+function deliver(listeners: readonly ((event: RunEvent) => void)[], event: RunEvent): void {
+  let failed = false;
+  let failure: unknown;
+  for (let i = 0; i < listeners.length; i++) {
+    try {
+      listeners[i](event);
+    } catch (error) {
+      if (!failed) failure = error;
+      failed = true;
+    }
+  }
+  if (failed) throw failure;
 }
