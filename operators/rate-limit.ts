@@ -42,10 +42,13 @@ export function rateLimit<T>(limiterOrOptions: RateLimiter | RateLimitOptions): 
       const subscription: Subscription = source.subscribe({
         next: (value) => {
           pending += 1;
-          const waiter = limiter.acquire(() => {
-            waiting.shift();
-            emit(value);
-          });
+          const waiter = limiter.acquire(
+            () => {
+              waiting.shift();
+              emit(value);
+            },
+            (reason) => subscriber.error(reason),
+          );
           if (waiter !== undefined) waiting.push(waiter);
         },
         error: (error: unknown) => {

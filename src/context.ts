@@ -60,6 +60,13 @@ export class RunContext implements TaskContext {
     return controller.signal;
   }
 
+  /** The reason it was aborted with; `undefined` while it is not. @internal */
+  get abortReason(): unknown {
+    const state = this.abortState;
+    if (state instanceof PendingAbort) return state.reason;
+    return state?.signal.aborted ? state.signal.reason : undefined;
+  }
+
   /** Aborts the signal once; later calls do nothing. */
   abort(reason: unknown): void {
     const state = this.abortState;

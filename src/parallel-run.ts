@@ -98,6 +98,28 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
     this.awaited?.cancel(reason);
   }
 
+  /**
+   * Cancels the execution behind `await`, if one was started, and waits until every task function it called has
+   * returned or thrown (a function that ignores its signal is waited for). Subscriptions and `for await` loops are
+   * their own: unsubscribe, or leave the loop.
+   *
+   * @example
+   * ```ts
+   * import { parallelMap } from 'rxtask';
+   *
+   * {
+   *   await using run = parallelMap(async (x: number) => x, [1, 2, 3]);
+   *   console.log((await run).values()); // [1, 2, 3]
+   * } // nothing of the run is left running here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    const engine = this.awaited;
+    if (engine === undefined) return Promise.resolve();
+    engine.cancel(cancellationReason('The run was disposed'));
+    return new Promise((resolve) => engine.calls.whenIdle(resolve));
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<ItemResult<R>> {
     const sink = new IteratorSink<R>(this.plan.ordered, this.plan.settings.window);
     sink.engine = new ParallelEngine(this.plan.settings, this.plan.createSource(), sink);

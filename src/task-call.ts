@@ -1,9 +1,9 @@
-import type { Subscriber, Unsubscribable } from 'rxjs';
+import type { Subscriber } from 'rxjs';
 import { abortReasonOr, takeAttempt } from './ambient.js';
 import { RunContext } from './context.js';
-import { dispatchOutput } from './dispatch.js';
 import { ParallelEngine } from './engine/engine.js';
 import type { EngineSettings } from './engine/engine-types.js';
+import { dispatchTracked, FunctionTracker } from './engine/function-tracker.js';
 import { STREAMED } from './engine/observable-outcome.js';
 import { RunReporter } from './engine/run-reporter.js';
 import { ArraySource } from './engine/sources.js';
@@ -18,7 +18,8 @@ import { defaultScheduler } from './time.js';
 
 /**
  * One call of a task: waits for the futures and TaskRuns among its arguments and in `waitFor`, then runs the
- * function, directly or (with retry, timeout or limits) through the engine. `onStart` marks a future as running.
+ * function, directly or (with retry, timeout or limits) through the engine. `onStart` marks a future as running;
+ * `calls` counts the functions the call runs until each has ended, for those who must outlive them (task groups).
  * @internal
  */
 export function subscribeCall(
@@ -26,7 +27,10 @@ export function subscribeCall(
   args: unknown[],
   subscriber: Subscriber<unknown>,
   onStart: (() => void) | undefined,
+  calls: FunctionTracker = new FunctionTracker(),
 ): void {
+  // Once the call is over (settled, or cancelled however far it got), it calls no function any more.
+  subscriber.add(() => calls.close(abortReasonOr(cancellationReason)));
   // Read now: an operator's attempt number is only there while it subscribes.
   const attempt = takeAttempt();
   const start = (resolved: unknown[]) => {
@@ -34,8 +38,8 @@ export function subscribeCall(
     if (subscriber.closed) return;
     try {
       const teardown = hasPolicies(definition.policies)
-        ? subscribeGuardedCall(definition, resolved, subscriber)
-        : subscribeDirectCall(definition, resolved, subscriber, attempt);
+        ? subscribeGuardedCall(definition, resolved, subscriber, calls)
+        : subscribeDirectCall(definition, resolved, subscriber, attempt, calls);
       subscriber.add(teardown);
     } catch (error) {
       // A listener or `runName` that throws before the function runs fails the call, even after a dependency.
@@ -85,8 +89,10 @@ function subscribeGuardedCall(
   definition: TaskDefinition,
   args: unknown[],
   subscriber: Subscriber<unknown>,
+  calls: FunctionTracker,
 ): () => void {
-  const engine = new ParallelEngine(callSettings(definition), new ArraySource([args]), new TaskRunSink(subscriber));
+  const sink = new TaskRunSink(subscriber);
+  const engine = new ParallelEngine(callSettings(definition), new ArraySource([args]), sink, calls);
   engine.start();
   return () => engine.dispose(abortReasonOr(cancellationReason));
 }
@@ -100,6 +106,7 @@ function subscribeDirectCall(
   args: unknown[],
   subscriber: Subscriber<unknown>,
   attempt: number,
+  calls: FunctionTracker,
 ): () => void {
   const context = new RunContext(definition.name, undefined, attempt);
   const targets = EventTargets.of(undefined, definition.options.onEvent);
@@ -127,18 +134,23 @@ function subscribeDirectCall(
     if (valueOrError !== STREAMED) subscriber.next(valueOrError);
     subscriber.complete();
   };
-  let inner: Unsubscribable | undefined;
+  calls.running += 1;
+  let output: unknown;
   try {
-    const output = definition.fn.apply(context, args);
-    inner = dispatchOutput(
-      output,
-      (value) => settle(true, value),
-      (error) => settle(false, error),
-      (value) => subscriber.next(value),
-    );
+    output = definition.fn.apply(context, args);
   } catch (error) {
+    calls.ended(false, error, context);
     settle(false, error);
+    return noop;
   }
+  const inner = dispatchTracked(
+    calls,
+    context,
+    output,
+    (value) => settle(true, value),
+    (error) => settle(false, error),
+    (value) => subscriber.next(value),
+  );
   return () => {
     if (!settled) {
       settled = true;
@@ -153,6 +165,8 @@ function subscribeDirectCall(
     inner?.unsubscribe();
   };
 }
+
+const noop = () => {};
 
 /** Reports one direct call's events; made only when someone listens. */
 class CallReporter {

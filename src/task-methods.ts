@@ -95,10 +95,13 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
         failure = { error };
       }
       return new TaskFuture(
-        (markRunning) =>
+        (markRunning, calls) =>
           new Observable<unknown>((subscriber) => {
-            if (failure !== undefined) subscriber.error(failure.error);
-            else subscribeCall(definition, args, subscriber, markRunning);
+            if (failure === undefined) subscribeCall(definition, args, subscriber, markRunning, calls);
+            else {
+              calls.close();
+              subscriber.error(failure.error);
+            }
           }),
         definition.name,
         runName,
@@ -159,7 +162,7 @@ export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, poli
     local: fn,
   };
   const callable = (...args: unknown[]) =>
-    new TaskRun<unknown>((subscriber) => subscribeCall(definition, args, subscriber, undefined), name);
+    new TaskRun<unknown>((subscriber, calls) => subscribeCall(definition, args, subscriber, undefined, calls), name);
   Object.setPrototypeOf(callable, taskMethods);
   Object.defineProperties(callable, {
     name: { value: name },

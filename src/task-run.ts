@@ -1,5 +1,10 @@
 import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
+import { FunctionTracker } from './engine/function-tracker.js';
+import { cancellationReason } from './errors.js';
 import { lastValue } from './value-promises.js';
+
+/** Subscribes one execution of a run; `calls`, when given, counts the task functions it calls. @internal */
+export type RunSubscribe<T> = (subscriber: Subscriber<T>, calls?: FunctionTracker) => TeardownLogic;
 
 /**
  * One call of a task: a cold Observable of the task's result that is also awaitable.
@@ -25,12 +30,16 @@ import { lastValue } from './value-promises.js';
  */
 export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
   private settled: Promise<T> | undefined = undefined;
+  /** The execution behind `await`, once started: how to cancel it, and the functions it called. */
+  private awaited: { subscriber: Subscriber<T> | undefined; calls: FunctionTracker } | undefined = undefined;
+  private readonly execute: RunSubscribe<T>;
 
   /** The name of the task this is a run of. */
   readonly taskName: string | undefined;
 
-  constructor(subscribe: (this: Observable<T>, subscriber: Subscriber<T>) => TeardownLogic, taskName?: string) {
-    super(subscribe);
+  constructor(subscribe: RunSubscribe<T>, taskName?: string) {
+    super((subscriber) => subscribe(subscriber));
+    this.execute = subscribe;
     this.taskName = taskName;
   }
 
@@ -39,7 +48,18 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    this.settled ??= lastValue(this);
+    if (this.settled === undefined) {
+      const awaited: { subscriber: Subscriber<T> | undefined; calls: FunctionTracker } = {
+        subscriber: undefined,
+        calls: new FunctionTracker(),
+      };
+      this.awaited = awaited;
+      const execution = new Observable<T>((subscriber) => {
+        awaited.subscriber = subscriber;
+        return this.execute(subscriber, awaited.calls);
+      });
+      this.settled = lastValue(execution);
+    }
     return this.settled.then(onFulfilled, onRejected);
   }
 
@@ -51,5 +71,28 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
   /** As `Promise.prototype.finally`: awaits the run (starting it if need be) and runs `onFinally` either way. */
   finally(onFinally?: (() => void) | null): Promise<T> {
     return this.then().finally(onFinally);
+  }
+
+  /**
+   * Cancels the execution behind `await`, if one was started, and waits until its task function has returned or
+   * thrown (one that ignores its signal is waited for). Subscriptions are their own: unsubscribe them.
+   *
+   * @example
+   * ```ts
+   * import { task } from 'rxtask';
+   *
+   * const double = task(async (x: number) => x * 2);
+   * {
+   *   await using run = double(21);
+   *   console.log(await run); // 42
+   * }
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    const awaited = this.awaited;
+    if (awaited === undefined) return Promise.resolve();
+    // Failing the execution's subscriber settles the await with the reason and tears the call down.
+    awaited.subscriber?.error(cancellationReason('The task run was disposed'));
+    return new Promise((resolve) => awaited.calls.whenIdle(resolve));
   }
 }

@@ -7,6 +7,7 @@ import {
   parallelMap,
   type TaskContext,
   TaskFuture,
+  type TaskGroup,
   TimeoutError,
   task,
   taskGroup,
@@ -313,7 +314,7 @@ describe('taskGroup', () => {
     const signals: AbortSignal[] = [];
     const hang = task(function (this: TaskContext) {
       signals.push(this.signal);
-      return new Promise(() => {});
+      return new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
     });
     let futures: readonly TaskFuture<unknown>[] = [];
     const error = await taskGroup((group) => {
@@ -334,12 +335,14 @@ describe('taskGroup', () => {
   });
 
   it('refuses children once closed, and bad input', async () => {
-    let saved: Parameters<Parameters<typeof taskGroup>[0]>[0] | undefined;
+    let saved: TaskGroup | undefined;
     await taskGroup((group) => {
       saved = group;
     });
     expect(() => saved?.start(delayed, 1)).toThrow(/the group is closed/);
-    await expect(taskGroup(5 as never)).rejects.toThrow(TypeError);
+    expect(() => taskGroup(5 as never)).toThrow(TypeError);
+    expect(() => taskGroup({ signal: 'soon' } as never)).toThrow(/signal/);
+    expect(() => taskGroup({} as never, {})).toThrow(/body function/);
   });
 });
 

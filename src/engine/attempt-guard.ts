@@ -1,6 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
 import { RunContext } from '../context.js';
-import { dispatchOutput } from '../dispatch.js';
 import { TimeoutError } from '../errors.js';
 import type { ConcurrencyLimit } from '../policies/concurrency-limit.js';
 import { activeHolds, Hold, runHolding } from '../policies/limit-scope.js';
@@ -9,12 +8,15 @@ import { TimeoutQueue } from '../policies/timeout-queue.js';
 import type { TaskFunction } from '../task-definition.js';
 import { scheduleAfter } from '../time.js';
 import type { EngineSettings } from './engine-types.js';
+import { dispatchTracked, type FunctionTracker } from './function-tracker.js';
 import { asArguments } from './item-arguments.js';
 import type { Slot } from './slot.js';
 
 /** What the guard needs of the engine. @internal */
 export interface GuardHost {
   readonly hasEnded: boolean;
+  /** Counts the functions the run called until each has ended. */
+  readonly calls: FunctionTracker;
   /** The item's last attempt ended: report it. */
   settle(slot: Slot, ok: boolean, valueOrError: unknown): void;
   /** An Observable task's value, for sinks that stream values (a TaskRun). */
@@ -165,7 +167,19 @@ export class AttemptGuard {
     }
     slot.waiting = true;
     slot.startAttempt ??= () => this.resume(() => this.run(slot));
-    slot.waiter = limiter.acquire(slot.startAttempt);
+    slot.refuseAttempt ??= (reason) => this.resume(() => this.refused(slot, reason));
+    slot.waiter = limiter.acquire(slot.startAttempt, slot.refuseAttempt);
+  }
+
+  /** The rate limiter was disposed while the attempt waited for its token: the item fails, its function unrun. */
+  private refused(slot: Slot, reason: unknown): void {
+    slot.waiter = undefined;
+    if (slot.context === undefined || this.host.hasEnded) return;
+    this.releasePermit(slot);
+    if (slot.context === undefined || this.host.hasEnded) return;
+    slot.item = undefined;
+    slot.waiting = false;
+    this.host.settle(slot, false, reason);
   }
 
   private run(slot: Slot): void {
@@ -176,16 +190,20 @@ export class AttemptGuard {
     if (!this.host.attemptStarted(slot, context) || slot.context !== context) return;
     slot.waiting = false;
     if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot);
+    const host = this.host;
+    host.calls.running += 1;
     let output: unknown;
     try {
       const holds = slot.hold === undefined ? this.inherited : [...this.inherited, slot.hold];
       output = holds.length === 0 ? this.call(slot, context) : runHolding(holds, () => this.call(slot, context));
     } catch (error) {
+      host.calls.ended(false, error, context);
       this.attemptEnded(slot, context, false, error);
       return;
     }
-    const host = this.host;
-    const inner = dispatchOutput(
+    const inner = dispatchTracked(
+      host.calls,
+      context,
       output,
       (value) => this.attemptEnded(slot, context, true, value),
       (error) => this.attemptEnded(slot, context, false, error),
@@ -195,7 +213,10 @@ export class AttemptGuard {
           }
         : undefined,
     );
-    if (inner !== undefined && slot.context === context) slot.inner = inner;
+    if (inner === undefined) return;
+    // The run may have ended, or moved on, while the Observable was subscribed: then nobody else will unsubscribe it.
+    if (slot.context === context && !slot.attemptOver) slot.inner = inner;
+    else inner.unsubscribe();
   }
 
   private call(slot: Slot, context: RunContext): unknown {

@@ -1,5 +1,4 @@
 import { RunContext } from '../context.js';
-import { dispatchOutput } from '../dispatch.js';
 import { captureContext } from '../policies/limit-scope.js';
 import { hasPolicies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
@@ -7,6 +6,7 @@ import { isPromiseLike } from '../task-output.js';
 import { scheduleAfter } from '../time.js';
 import { AttemptGuard, type GuardHost } from './attempt-guard.js';
 import type { EngineSettings, EngineSink } from './engine-types.js';
+import { dispatchTracked, FunctionTracker } from './function-tracker.js';
 import { asArguments } from './item-arguments.js';
 import type { RunReporter } from './run-reporter.js';
 import { RunState } from './run-state.js';
@@ -47,8 +47,13 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   private readonly failRun = (error: unknown) => this.fail(error);
   private readonly forwardValue = (value: unknown) => this.sink.value?.(value);
 
-  constructor(settings: EngineSettings, source: ItemSource<unknown>, sink: EngineSink) {
-    super(settings, source, sink);
+  constructor(
+    settings: EngineSettings,
+    source: ItemSource<unknown>,
+    sink: EngineSink,
+    calls: FunctionTracker = new FunctionTracker(),
+  ) {
+    super(settings, source, sink, calls);
     this.fn = settings.fn;
     this.spread = settings.spread;
     this.concurrency = settings.concurrency;
@@ -159,6 +164,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     // Still waiting while `started` is reported: a listener that cancels there leaves the function unrun.
     if (this.reporter !== undefined && !this.report('started', slot, context, undefined)) return;
     slot.waiting = false;
+    const calls = this.calls;
+    calls.running += 1;
     let output: unknown;
     try {
       output = this.spread ? this.fn.apply(context, asArguments(item)) : this.fn.call(context, item);
@@ -168,16 +175,27 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
         return;
       }
     } catch (error) {
+      calls.ended(false, error, context);
       this.settle(slot, false, error);
       return;
     }
-    const inner = dispatchOutput(
-      output,
-      slot.onValue,
-      slot.onError,
-      this.streamsValues ? this.forwardValue : undefined,
-    );
-    if (inner !== undefined && slot.context === context) slot.inner = inner;
+    if ((typeof output !== 'object' || output === null) && typeof output !== 'function') {
+      calls.ended(true, output, context);
+      this.settle(slot, true, output);
+      return;
+    }
+    const forward = this.streamsValues ? this.forwardValue : undefined;
+    const inner = dispatchTracked(calls, context, output, slot.settleValue, slot.settleError, forward);
+    if (inner === undefined) return;
+    // The run may have ended while the Observable was subscribed: then nobody else will unsubscribe it.
+    if (slot.context === context) slot.inner = inner;
+    else inner.unsubscribe();
+  }
+
+  /** A Promise of the fast path settled: its function has ended, and its outcome is the item's. */
+  promiseSettled(slot: Slot, ok: boolean, valueOrError: unknown): void {
+    this.calls.ended(ok, valueOrError, slot.context);
+    this.settle(slot, ok, valueOrError);
   }
 
   /**

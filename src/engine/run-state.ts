@@ -5,6 +5,7 @@ import { EventTargets } from '../events.js';
 import type { AttemptGuard } from './attempt-guard.js';
 import { BatchClock } from './clock.js';
 import type { EngineSettings, EngineSink, RunStatus } from './engine-types.js';
+import type { FunctionTracker } from './function-tracker.js';
 import { RunReporter } from './run-reporter.js';
 import type { Slot } from './slot.js';
 import type { ItemSource } from './sources.js';
@@ -33,11 +34,15 @@ export abstract class RunState {
   private lateFailure: { error: unknown } | undefined = undefined;
   protected readonly onAbort = () => this.finish('cancelled');
   private cancelReason: { reason: unknown } | undefined = undefined;
+  /** What in-flight functions were aborted with, once the run stopped early. */
+  private stopReason: unknown = undefined;
 
   constructor(
     protected readonly settings: EngineSettings,
     protected readonly source: ItemSource<unknown>,
     protected readonly sink: EngineSink,
+    /** The functions this run called and has not seen end: the run is over only for the sink until they have. */
+    readonly calls: FunctionTracker,
   ) {
     this.indexed = settings.indexed;
     this.clock = new BatchClock(settings.scheduler, settings.batchedClock);
@@ -125,6 +130,7 @@ export abstract class RunState {
    */
   private stopInFlight(reason: unknown, status: Exclude<RunStatus, 'completed'> | undefined): void {
     const now = this.clock.now();
+    this.stopReason = reason;
     const holdingPermits: Slot[] = [];
     for (const slot of this.slots) {
       const context = slot.context;
@@ -175,5 +181,6 @@ export abstract class RunState {
     this.source.close();
     this.guard?.stop();
     this.clock.stop();
+    this.calls.close(this.stopReason);
   }
 }

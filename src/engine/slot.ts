@@ -6,7 +6,10 @@ import type { Waiter } from '../policies/waiter.js';
 
 /** What a slot reports to: the engine. @internal */
 export interface SlotOwner {
+  /** The function's output settled: the item's outcome. */
   settle(slot: Slot, ok: boolean, valueOrError: unknown): void;
+  /** The same for a Promise of the fast path, which also counts the function as ended. */
+  promiseSettled(slot: Slot, ok: boolean, valueOrError: unknown): void;
 }
 
 /**
@@ -19,8 +22,12 @@ export class Slot {
   startedAt = 0;
   /** What to unsubscribe when the item is cancelled: an Observable task, or the wait for its dependencies. */
   inner: Unsubscribable | undefined = undefined;
+  /** The fast path's callbacks for a Promise the function returned. */
   readonly onValue: (value: unknown) => void;
   readonly onError: (error: unknown) => void;
+  /** The same for any other output, dispatched by `dispatchTracked` (which counts the function's end itself). */
+  readonly settleValue: (value: unknown) => void;
+  readonly settleError: (error: unknown) => void;
   /** The item, kept for its retries. */
   item: unknown = undefined;
   /** True while the next attempt waits for its rate-limit turn or its backoff: it has not started. */
@@ -32,6 +39,8 @@ export class Slot {
   timeoutEntry: TimeoutEntry<Slot> | undefined = undefined;
   /** Starts the slot's next attempt; made on first use by the guarded path. */
   startAttempt: (() => void) | undefined = undefined;
+  /** Fails the item when its rate limiter is disposed before its turn; made on first use. */
+  refuseAttempt: ((reason: unknown) => void) | undefined = undefined;
   permitWaiter: Waiter | Waiter<boolean> | undefined = undefined;
   /** The permit this attempt holds: its own of the concurrency limit, or its parent's, borrowed. */
   hold: Hold | undefined = undefined;
@@ -43,7 +52,9 @@ export class Slot {
   runName = '';
 
   constructor(owner: SlotOwner) {
-    this.onValue = (value) => owner.settle(this, true, value);
-    this.onError = (error) => owner.settle(this, false, error);
+    this.onValue = (value) => owner.promiseSettled(this, true, value);
+    this.onError = (error) => owner.promiseSettled(this, false, error);
+    this.settleValue = (value) => owner.settle(this, true, value);
+    this.settleError = (error) => owner.settle(this, false, error);
   }
 }

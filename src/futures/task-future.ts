@@ -1,4 +1,5 @@
 import { AsyncSubject, Observable, type Subscriber, type Subscription } from 'rxjs';
+import { FunctionTracker } from '../engine/function-tracker.js';
 import { cancellationReason, TimeoutError } from '../errors.js';
 import { defaultScheduler, scheduleAfter } from '../time.js';
 import { assertDuration, assertOptions } from '../validate.js';
@@ -63,9 +64,18 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
   private readonly outcome: AsyncSubject<unknown>;
   private readonly settled: Promise<T>;
   private readonly subscription: Subscription;
+  /** The task functions the future's call ran, until each has ended: a cancelled one may run on for a while. */
+  private readonly calls = new FunctionTracker();
 
-  /** @internal Starts `source` at once; `markRunning` is to be called when its function starts. */
-  constructor(source: (markRunning: () => void) => Observable<T>, name: string, runName: string) {
+  /**
+   * @internal Starts `source` at once; `markRunning` is to be called when its function starts, and `calls` is to
+   * count the functions it runs.
+   */
+  constructor(
+    source: (markRunning: () => void, calls: FunctionTracker) => Observable<T>,
+    name: string,
+    runName: string,
+  ) {
     const outcome = new AsyncSubject<unknown>();
     super((subscriber) => outcome.subscribe(subscriber as Subscriber<unknown>));
     this.outcome = outcome;
@@ -73,9 +83,10 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
     this.runName = runName;
     this.settled = lastValue(outcome) as Promise<T>;
     this.settled.catch(noop);
-    this.subscription = source(() => {
+    const markRunning = () => {
       if (this.current === 'pending') this.current = 'running';
-    }).subscribe({
+    };
+    this.subscription = source(markRunning, this.calls).subscribe({
       next: (value) => outcome.next(value),
       error: (error: unknown) => this.finish('failed', error),
       complete: () => this.finish('completed', undefined),
@@ -176,6 +187,37 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
     this.finish('cancelled', cancellationReason('The future was cancelled'));
     this.subscription.unsubscribe();
     return true;
+  }
+
+  /**
+   * Cancels the future and waits until its task's function has actually returned or thrown (a function that ignores
+   * its signal is waited for), so `await using` leaves nothing running. Errors the function raises while it is being
+   * cancelled are not reported here; a task group reports them.
+   *
+   * @example
+   * ```ts
+   * import { task } from 'rxtask';
+   *
+   * const slow = task(async function (this: { signal: AbortSignal }) {
+   *   await new Promise((resolve) => this.signal.addEventListener('abort', resolve));
+   *   return 'stopped';
+   * });
+   * {
+   *   await using future = slow.submit();
+   * } // cancelled here, and waited for
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.cancel();
+    return new Promise((resolve) => this.onEnded(() => resolve()));
+  }
+
+  /**
+   * Calls `callback` once the future is done and its function has ended, with the errors it raised after the future
+   * was done (a failed rollback after a cancel). @internal
+   */
+  onEnded(callback: (lateErrors: readonly unknown[]) => void): void {
+    this.onDone(() => this.calls.whenIdle(() => callback(this.calls.lateErrors)));
   }
 
   private finish(state: 'completed' | 'failed' | 'cancelled', error: unknown): void {

@@ -1,7 +1,7 @@
 import { cancellationReason } from '../errors.js';
 import type { SubmitArguments, Task } from '../task.js';
 import { definitionOf } from '../task-definition.js';
-import { assertFunction, assertOptions, assertSignal, describe } from '../validate.js';
+import { assertOptions, assertSignal, describe } from '../validate.js';
 import type { TaskFuture } from './task-future.js';
 
 /**
@@ -21,7 +21,9 @@ export interface TaskGroupOptions {
 }
 
 /**
- * The handle a {@link taskGroup} body gets: start children with it; the group waits for every one of them.
+ * A task group: start children with it; the group waits for every one of them. A body gets one from
+ * `taskGroup(body)`; `taskGroup()` makes one for `await using`, which at the end of its block cancels the children
+ * still running and waits for them, as the body form does when its body returns.
  *
  * @example
  * ```ts
@@ -38,13 +40,23 @@ export interface TaskGroup {
   readonly signal: AbortSignal;
   /** The children started so far. */
   readonly futures: readonly TaskFuture<unknown>[];
+  /**
+   * Cancels the children still running and waits until every child's function has returned or thrown; rejects with
+   * an `AggregateError` when a child failed (or failed while being cancelled), the first failure first.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
- * Structured concurrency, as anyio's task groups: the body starts children with `group.start(task, ...args)`, and the
- * group settles only when every child has. The first failure (of a child, or of the body itself) cancels every other
- * child, aborting their signals, and the group rejects with an `AggregateError` of the failures. Leaving the group
- * never leaves a child running. It resolves to what the body returns.
+ * Structured concurrency, as in Python's anyio and trio: the body starts children with `group.start(task, ...args)`,
+ * and the group settles only when every child's function has returned or thrown, never while one still runs. The
+ * first failure (of a child, or of the body itself) cancels every other child, aborting their signals, and the group
+ * rejects with an `AggregateError`: the failure that started it first, then any error a child raised while it was
+ * being cancelled (a failed rollback). A child that obeys its signal by rejecting with an `AbortError` (or with its
+ * signal's reason) has not failed. Otherwise the group resolves to what the body returns.
+ *
+ * Without a body, `taskGroup()` returns the group for `await using`: at the end of the block the children still
+ * running are cancelled and waited for, and failures reject as above.
  *
  * @example
  * ```ts
@@ -56,65 +68,134 @@ export interface TaskGroup {
  *   return Promise.all(futures);
  * });
  * console.log(results); // [2, 4, 6]
+ *
+ * {
+ *   await using group = taskGroup();
+ *   const four = group.start(double, 2);
+ *   console.log(await four); // 4
+ * } // anything of the group still running is cancelled and waited for here
  * ```
  */
-export async function taskGroup<R>(
+export function taskGroup<R>(
   body: (group: TaskGroup) => R | PromiseLike<R>,
   options?: TaskGroupOptions,
-): Promise<Awaited<R>> {
-  assertFunction('taskGroup', 'body', body);
+): Promise<Awaited<R>>;
+export function taskGroup(options?: TaskGroupOptions): TaskGroup;
+export function taskGroup<R>(
+  bodyOrOptions?: ((group: TaskGroup) => R | PromiseLike<R>) | TaskGroupOptions,
+  options?: TaskGroupOptions,
+): Promise<Awaited<R>> | TaskGroup {
+  if (typeof bodyOrOptions !== 'function') {
+    if (options !== undefined) {
+      throw new TypeError(`taskGroup: the first argument must be the body function, got ${describe(bodyOrOptions)}`);
+    }
+    return new Group(checkOptions(bodyOrOptions));
+  }
+  return runBody(bodyOrOptions, checkOptions(options));
+}
+
+function checkOptions(options: TaskGroupOptions | undefined): AbortSignal | undefined {
   const checked = assertOptions<TaskGroupOptions>('taskGroup', options, ['signal']);
   assertSignal('taskGroup', 'signal', checked?.signal);
-  const controller = new AbortController();
-  const children: TaskFuture<unknown>[] = [];
-  const failures: unknown[] = [];
-  let closed = false;
+  return checked?.signal;
+}
 
-  const cancelAll = (reason: unknown) => {
-    if (!controller.signal.aborted) controller.abort(reason);
-    for (const child of children) child.cancel();
-  };
-  const onParentAbort = () => cancelAll(checked?.signal?.reason);
-  checked?.signal?.addEventListener('abort', onParentAbort, { once: true });
-
-  const group: TaskGroup = {
-    signal: controller.signal,
-    futures: children,
-    start<A extends unknown[], R>(childTask: Task<A, R>, ...args: SubmitArguments<A>): TaskFuture<R> {
-      if (definitionOf(childTask) === undefined) {
-        throw new TypeError(
-          `taskGroup: start() expects a task (wrap the function with task(fn)), got ${describe(childTask)}`,
-        );
-      }
-      if (closed) throw new Error('taskGroup: the group is closed; start children inside its body');
-      if (controller.signal.aborted) throw controller.signal.reason;
-      const future = childTask.submit(...args);
-      children.push(future);
-      future.wait().then((state) => {
-        if (state === 'failed') {
-          failures.push(future.error);
-          cancelAll(cancellationReason(`Cancelled: ${future.runName} failed`));
-        }
-      });
-      return future;
-    },
-  };
-
+async function runBody<R>(
+  body: (group: TaskGroup) => R | PromiseLike<R>,
+  signal: AbortSignal | undefined,
+): Promise<Awaited<R>> {
+  const group = new Group(signal);
   let result: Awaited<R> | undefined;
   try {
-    if (checked?.signal?.aborted) throw checked.signal.reason;
+    if (signal?.aborted) throw signal.reason;
     result = await body(group);
   } catch (error) {
-    failures.unshift(error);
-    cancelAll(cancellationReason('Cancelled: the task group failed'));
+    group.fail(error);
   }
-  // Wait for every child, including any started while others were finishing.
-  for (let waited = 0; waited < children.length; waited = children.length) {
-    await Promise.all(children.slice(waited).map((child) => child.wait()));
-  }
-  closed = true;
-  checked?.signal?.removeEventListener('abort', onParentAbort);
+  const failures = await group.ended();
   if (failures.length > 0) throw new AggregateError(failures, `taskGroup: ${failures.length} failed`);
-  if (controller.signal.aborted) throw controller.signal.reason;
+  if (group.signal.aborted) throw group.signal.reason;
   return result as Awaited<R>;
+}
+
+/** One task group: its children, its failures in the order they came, and the wait for every child's end. */
+class Group implements TaskGroup {
+  readonly futures: TaskFuture<unknown>[] = [];
+  private readonly controller = new AbortController();
+  private readonly failures: unknown[] = [];
+  private closed = false;
+  private ending: Promise<unknown[]> | undefined = undefined;
+  private readonly onParentAbort = () => this.cancelAll(this.parentSignal?.reason);
+
+  constructor(private readonly parentSignal: AbortSignal | undefined) {
+    if (parentSignal?.aborted) this.controller.abort(parentSignal.reason);
+    else parentSignal?.addEventListener('abort', this.onParentAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  start<A extends unknown[], R>(childTask: Task<A, R>, ...args: SubmitArguments<A>): TaskFuture<R> {
+    if (definitionOf(childTask) === undefined) {
+      throw new TypeError(
+        `taskGroup: start() expects a task (wrap the function with task(fn)), got ${describe(childTask)}`,
+      );
+    }
+    if (this.closed) throw new Error('taskGroup: the group is closed; start children inside its body or block');
+    if (this.controller.signal.aborted) throw this.controller.signal.reason;
+    const future = childTask.submit(...args);
+    this.futures.push(future);
+    // Heard as the child fails, before anyone awaiting it: the first failure is the root cause.
+    future.onDone(() => {
+      if (future.state === 'failed') this.fail(future.error, `Cancelled: ${future.runName} failed`);
+    });
+    return future;
+  }
+
+  /** Records a failure and cancels every child. */
+  fail(error: unknown, message = 'Cancelled: the task group failed'): void {
+    this.record(error);
+    this.cancelAll(cancellationReason(message));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    if (!this.closed) this.cancelAll(cancellationReason('Cancelled: the task group was disposed'));
+    return this.ended().then((failures) => {
+      if (failures.length > 0) throw new AggregateError(failures, `taskGroup: ${failures.length} failed`);
+    });
+  }
+
+  /**
+   * Waits for every child to be done, including any started meanwhile, then closes the group and waits for every
+   * child's function to have ended (a cancelled child may take a while to stop, and may fail as it does). Resolves the
+   * failures: those that came first, then those raised during cancellation.
+   */
+  ended(): Promise<unknown[]> {
+    this.ending ??= this.waitForChildren();
+    return this.ending;
+  }
+
+  private async waitForChildren(): Promise<unknown[]> {
+    const children = this.futures;
+    for (let waited = 0; waited < children.length; waited = children.length) {
+      await Promise.all(children.slice(waited).map((child) => child.wait()));
+    }
+    this.closed = true;
+    this.parentSignal?.removeEventListener('abort', this.onParentAbort);
+    const late = await Promise.all(
+      children.map((child) => new Promise<readonly unknown[]>((resolve) => child.onEnded(resolve))),
+    );
+    for (const errors of late) for (const error of errors) this.record(error);
+    return this.failures;
+  }
+
+  private record(error: unknown): void {
+    if (!this.failures.includes(error)) this.failures.push(error);
+  }
+
+  private cancelAll(reason: unknown): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    for (const child of this.futures) child.cancel();
+  }
 }

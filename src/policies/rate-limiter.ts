@@ -1,4 +1,5 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
+import { cancellationReason } from '../errors.js';
 import { Queue } from '../queue.js';
 import { defaultScheduler, scheduleAfter } from '../time.js';
 import { assertOptions, assertPositiveInteger, assertScheduler, assertSignal, describe } from '../validate.js';
@@ -79,6 +80,8 @@ export class RateLimiter {
   private live = 0;
   private timer: Subscription | undefined = undefined;
   private timerAt = Number.NaN;
+  /** Set once the limiter is disposed: every start is refused with it. */
+  private disposedWith: { reason: unknown } | undefined = undefined;
 
   constructor(options: RateLimitOptions) {
     const where = 'RateLimiter';
@@ -112,10 +115,16 @@ export class RateLimiter {
         waiter?.cancel();
         reject(signal?.reason);
       };
-      const waiter = this.acquire(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
+      const waiter = this.acquire(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (reason) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(reason);
+        },
+      );
       if (waiter !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -134,17 +143,52 @@ export class RateLimiter {
   }
 
   /**
-   * Calls `grant` when a start is allowed: at once (returning `undefined`) when nobody waits and a token is there,
-   * else later, in arrival order (returning the waiter, which can be cancelled). @internal
+   * Disposes of the limiter: every start waiting for a token is refused (a `wait()` rejects, a task's attempt fails)
+   * with an `AbortError`, and so is every later one; its timer is cleared. For `await using`.
+   *
+   * @example
+   * ```ts
+   * import { RateLimiter } from 'rxtask';
+   *
+   * {
+   *   await using limiter = new RateLimiter({ limit: 1, interval: 'hour' });
+   *   await limiter.wait();
+   *   limiter.wait().catch((error) => console.log(error.name)); // 'AbortError', once the block ends
+   * }
+   * ```
    */
-  acquire(grant: () => void): Waiter | undefined {
+  [Symbol.asyncDispose](): Promise<void> {
+    if (this.disposedWith === undefined) {
+      this.disposedWith = { reason: cancellationReason('RateLimiter: the limiter was disposed') };
+      const refused: Waiter[] = [];
+      for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
+        if (!waiter.cancelled) refused.push(waiter);
+        waiter.cancelled = true;
+      }
+      this.live = 0;
+      this.reschedule(this.scheduler.now());
+      for (const waiter of refused) waiter.refuse?.(this.disposedWith.reason);
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Calls `grant` when a start is allowed: at once (returning `undefined`) when nobody waits and a token is there,
+   * else later, in arrival order (returning the waiter, which can be cancelled). Once the limiter is disposed,
+   * `refuse` is called instead. @internal
+   */
+  acquire(grant: () => void, refuse?: (reason: unknown) => void): Waiter | undefined {
+    if (this.disposedWith !== undefined) {
+      refuse?.(this.disposedWith.reason);
+      return undefined;
+    }
     const now = this.scheduler.now();
     if (this.live === 0 && this.earliestStart(now) <= now) {
       this.record(now);
       grant();
       return undefined;
     }
-    const waiter = new Waiter(this, grant);
+    const waiter = new Waiter(this, grant, refuse);
     this.waiters.push(waiter);
     this.live += 1;
     this.reschedule(now);

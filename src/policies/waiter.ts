@@ -7,6 +7,8 @@ export class Waiter<G = void> {
     private readonly owner: { withdraw(waiter: Waiter<G>): void },
     /** Called when its turn comes. */
     readonly grant: (granted: G) => void,
+    /** Called instead when its turn will never come: the limiter was disposed. */
+    readonly refuse?: (reason: unknown) => void,
   ) {}
 
   /** Gives up the turn: a cancelled waiter consumes nothing. */

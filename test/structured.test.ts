@@ -1,0 +1,319 @@
+import { interval, Observable } from 'rxjs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rateLimit } from '../operators/index.js';
+import { parallelMap, RateLimiter, type TaskContext, type TaskFuture, task, taskGroup } from '../src/index.js';
+
+// Task groups outlive their children, and everything a user can hold (runs, futures, groups, limiters) can be
+// disposed with `await using`: disposing cancels and waits until every function it started has ended.
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A promise settled from outside. */
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Resolves on the next turns of the event loop: long enough for every settled promise's callbacks to have run. */
+const turns = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+/** Tracks whether a promise has settled. */
+function watch(promise: Promise<unknown>) {
+  const state = { settled: false, value: undefined as unknown, error: undefined as unknown };
+  promise.then(
+    (value) => Object.assign(state, { settled: true, value }),
+    (error) => Object.assign(state, { settled: true, error }),
+  );
+  return state;
+}
+
+describe('taskGroup waits for its children to end, not only to be cancelled', () => {
+  it('settles only after a child that ignores its signal has returned', async () => {
+    const finish = deferred();
+    let childEnded = false;
+    const stubborn = task(async () => {
+      await finish.promise; // ignores its signal
+      childEnded = true;
+    });
+    const failing = task(async () => {
+      throw new Error('root cause');
+    });
+    const group = watch(
+      taskGroup(async (g) => {
+        g.start(stubborn);
+        g.start(failing);
+      }),
+    );
+    await turns();
+    expect(group.settled).toBe(false); // the stubborn child is cancelled but still running
+    finish.resolve();
+    await turns();
+    expect(childEnded).toBe(true);
+    expect(group.settled).toBe(true);
+    expect((group.error as AggregateError).errors).toEqual([new Error('root cause')]);
+  });
+
+  it('reports an error a child raises while being cancelled, after the root cause', async () => {
+    const withRollback = task(async function (this: TaskContext) {
+      await new Promise((resolve) => this.signal.addEventListener('abort', resolve));
+      await Promise.resolve();
+      throw new Error('rollback failed');
+    });
+    const obedient = task(async function (this: TaskContext) {
+      await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
+    });
+    const failing = task(async () => {
+      await Promise.resolve();
+      throw new Error('root cause');
+    });
+    const error = await taskGroup(async (g) => {
+      g.start(withRollback);
+      g.start(obedient);
+      g.start(failing);
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AggregateError);
+    // The obedient child's AbortError is how it obeyed: not a failure.
+    expect((error as AggregateError).errors).toEqual([new Error('root cause'), new Error('rollback failed')]);
+  });
+
+  it('puts the root cause first in nested groups, with the inner group’s rollback errors after it', async () => {
+    const rollback = task(async function (this: TaskContext) {
+      await new Promise((resolve) => this.signal.addEventListener('abort', resolve));
+      throw new Error('inner rollback failed');
+    });
+    const inner = task(async function (this: TaskContext) {
+      return taskGroup(
+        async (g) => {
+          g.start(rollback);
+          await new Promise((resolve) => g.signal.addEventListener('abort', resolve));
+        },
+        { signal: this.signal },
+      );
+    });
+    const failing = task(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      throw new Error('root cause');
+    });
+    const error = (await taskGroup(async (g) => {
+      g.start(inner);
+      g.start(failing);
+    }).catch((e: unknown) => e)) as AggregateError;
+    expect(error.errors[0]).toEqual(new Error('root cause'));
+    expect(error.errors).toHaveLength(2);
+    expect((error.errors[1] as AggregateError).errors).toEqual([new Error('inner rollback failed')]);
+  });
+
+  it('does not report the same failure twice when the body rethrows a child’s error', async () => {
+    const failing = task(async () => {
+      throw new Error('child failed');
+    });
+    const error = (await taskGroup(async (g) => {
+      await g.start(failing); // rethrows the child's own error
+    }).catch((e: unknown) => e)) as AggregateError;
+    expect(error.errors).toEqual([new Error('child failed')]);
+  });
+
+  it('waits for a child with retry and timeout whose attempt ignores its signal', async () => {
+    vi.useFakeTimers();
+    const calls: number[] = [];
+    const slow = task(
+      async function (this: TaskContext) {
+        calls.push(this.attempt);
+        await new Promise((resolve) => setTimeout(resolve, 1_000)); // ignores the timeout's abort
+        if (this.signal.aborted) throw new Error(`late failure of attempt ${this.attempt}`);
+      },
+      { timeout: 100, retry: { attempts: 2, backoff: 0 } },
+    );
+    const group = watch(taskGroup(async (g) => void g.start(slow)));
+    await vi.advanceTimersByTimeAsync(250);
+    // Both attempts timed out; the child failed with a TimeoutError, but both functions still run.
+    expect(calls).toEqual([1, 2]);
+    expect(group.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(group.settled).toBe(true);
+    const errors = (group.error as AggregateError).errors;
+    expect((errors[0] as Error).name).toBe('TimeoutError');
+    // Raised after the child was over, by attempts its timeouts cancelled: kept, after the root cause.
+    expect(errors.slice(1)).toEqual([new Error('late failure of attempt 1'), new Error('late failure of attempt 2')]);
+  });
+
+  it('waits for an Observable child until it is unsubscribed, and for a child still waiting for a dependency', async () => {
+    let unsubscribed = false;
+    const ticking = task(
+      () =>
+        new Observable<number>(() => () => {
+          unsubscribed = true;
+        }),
+    );
+    const dependency = task(() => new Promise<number>(() => {})).submit();
+    const dependent = task(async (x: number) => x);
+    let waiting: TaskFuture<number> | undefined;
+    const error = await taskGroup(async (g) => {
+      g.start(ticking);
+      waiting = g.start(dependent, dependency);
+      throw new Error('body failed');
+    }).catch((e: unknown) => e);
+    expect(unsubscribed).toBe(true);
+    expect(waiting?.state).toBe('cancelled');
+    dependency.cancel();
+    expect((error as AggregateError).errors).toEqual([new Error('body failed')]);
+  });
+
+  it('resolves to the body’s value once every child has ended', async () => {
+    const double = task(async (x: number) => x * 2);
+    await expect(taskGroup(async (g) => Promise.all([1, 2].map((n) => g.start(double, n))))).resolves.toEqual([2, 4]);
+  });
+});
+
+describe('await using', () => {
+  it('a task group made without a body cancels what still runs at the end of the block and waits for it', async () => {
+    const finish = deferred();
+    const log: string[] = [];
+    const slow = task(async function (this: TaskContext) {
+      await new Promise((resolve) => this.signal.addEventListener('abort', resolve));
+      log.push('aborted');
+      await finish.promise;
+      log.push('ended');
+    });
+    const double = task(async (x: number) => x * 2);
+    const block = async () => {
+      await using group = taskGroup();
+      group.start(slow);
+      log.push(`value ${await group.start(double, 21)}`);
+    };
+    const done = watch(block());
+    await turns();
+    expect(log).toEqual(['value 42', 'aborted']);
+    expect(done.settled).toBe(false);
+    finish.resolve();
+    await turns();
+    expect(log).toEqual(['value 42', 'aborted', 'ended']);
+    expect(done).toMatchObject({ settled: true, error: undefined });
+  });
+
+  it('a task group made without a body rejects at the end of its block with the failures nobody saw', async () => {
+    const failing = task(async () => {
+      throw new Error('unseen');
+    });
+    const block = async () => {
+      await using group = taskGroup();
+      group.start(failing);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(group.signal.aborted).toBe(true);
+    };
+    const error = await block().catch((e: unknown) => e);
+    expect((error as AggregateError).errors).toEqual([new Error('unseen')]);
+  });
+
+  it('a future is cancelled and waited for', async () => {
+    const finish = deferred();
+    let ended = false;
+    const slow = task(async () => {
+      await finish.promise;
+      ended = true;
+    });
+    let future: TaskFuture<void> | undefined;
+    const block = async () => {
+      await using f = slow.submit();
+      future = f;
+    };
+    const done = watch(block());
+    await turns();
+    expect(future?.state).toBe('cancelled');
+    expect(done.settled).toBe(false);
+    finish.resolve();
+    await turns();
+    expect(ended).toBe(true);
+    expect(done.settled).toBe(true);
+  });
+
+  it('a TaskRun cancels its awaited execution and waits for its function; unawaited, there is nothing to do', async () => {
+    const finish = deferred();
+    let signal: AbortSignal | undefined;
+    const slow = task(async function (this: TaskContext) {
+      signal = this.signal;
+      await finish.promise;
+    });
+    let outcome: unknown;
+    const block = async () => {
+      await using run = slow();
+      run.then(undefined, (error: unknown) => {
+        outcome = error;
+      });
+      await turns(1);
+    };
+    const done = watch(block());
+    await turns();
+    expect(signal?.aborted).toBe(true);
+    expect((outcome as Error).name).toBe('AbortError');
+    expect(done.settled).toBe(false);
+    finish.resolve();
+    await turns();
+    expect(done.settled).toBe(true);
+
+    const never = vi.fn(async () => 1);
+    await (async () => {
+      await using _run = task(never)();
+    })();
+    expect(never).not.toHaveBeenCalled();
+  });
+
+  it('a ParallelRun cancels its awaited execution and waits for every function it called', async () => {
+    const release = deferred();
+    let running = 0;
+    const slow = async () => {
+      running += 1;
+      await release.promise;
+      running -= 1;
+    };
+    let result: unknown;
+    const block = async () => {
+      await using run = parallelMap(slow, [1, 2, 3, 4], { concurrency: 2 });
+      run.then((r) => {
+        result = r;
+      });
+      await turns(1);
+    };
+    const done = watch(block());
+    await turns();
+    expect(running).toBe(2);
+    expect(done.settled).toBe(false);
+    expect((result as { status: string }).status).toBe('cancelled');
+    release.resolve();
+    await turns();
+    expect(running).toBe(0);
+    expect(done.settled).toBe(true);
+  });
+
+  it('a RateLimiter refuses every start still waiting, and every later one', async () => {
+    const limiter = new RateLimiter({ limit: 1, interval: 'hour' });
+    const ran: number[] = [];
+    const limited = task(async (x: number) => ran.push(x), { rateLimit: limiter });
+    let waited: Promise<unknown> | undefined;
+    let map: PromiseLike<{ failures(): { error: unknown }[] }> | undefined;
+    let piped: Promise<unknown> | undefined;
+    await (async () => {
+      await using l = limiter;
+      await l.wait();
+      waited = l.wait().catch((e: unknown) => e);
+      map = parallelMap(async (x: number) => ran.push(x), [1, 2], { rateLimit: l });
+      piped = new Promise((resolve) => interval(1).pipe(rateLimit(l)).subscribe({ error: resolve }));
+      await turns(1);
+    })();
+    expect(((await waited) as Error).name).toBe('AbortError');
+    const result = await map;
+    expect(result?.failures().map((f) => (f.error as Error).name)).toEqual(['AbortError', 'AbortError']);
+    expect(((await piped) as Error).name).toBe('AbortError');
+    await expect(limited(3)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(ran).toEqual([]);
+  });
+});
