@@ -42,6 +42,8 @@ export class RunContext implements TaskContext {
   name: string;
   index: number | undefined;
   attempt: number;
+  /** Set when its attempt's timeout abandoned it: what the function does after that was already judged. @internal */
+  timedOut = false;
   /** Nothing yet, the controller once `signal` was read, or an abort waiting for the first read. */
   private abortState: AbortController | PendingAbort | undefined = undefined;
 

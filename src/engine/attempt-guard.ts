@@ -273,6 +273,7 @@ export class AttemptGuard {
       context.name,
     );
     slot.timeoutEntry = undefined;
+    context.timedOut = true;
     context.abort(error);
     const inner = slot.inner;
     slot.inner = undefined;

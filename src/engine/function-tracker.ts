@@ -9,7 +9,8 @@ import { dispatchOutput } from '../dispatch.js';
  *
  * An error a function raises after its execution is over (a failed rollback in a cancelled child) reaches no one
  * else, so it is kept as a late error. Ending with the abort reason, or any `AbortError`, is how a function obeys a
- * cancel: that is not an error. @internal
+ * cancel: that is not an error; nor is what an attempt does after its timeout abandoned it (the attempt has failed with
+ * its TimeoutError already, and was retried or reported). @internal
  */
 export class FunctionTracker {
   /** Functions called whose output has not settled (or, an Observable, not been unsubscribed). */
@@ -52,6 +53,7 @@ export class FunctionTracker {
   }
 
   private isCancellation(error: unknown, context: RunContext | undefined): boolean {
+    if (context?.timedOut === true) return true;
     if (error === this.stopReason || (context !== undefined && error === context.abortReason)) return true;
     return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
   }

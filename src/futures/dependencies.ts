@@ -1,5 +1,6 @@
 import type { Unsubscribable } from 'rxjs';
 import { UpstreamError } from '../errors.js';
+import { Queue } from '../queue.js';
 import { TaskRun } from '../task-run.js';
 import { lastValue } from '../value-promises.js';
 import { TaskFuture } from './task-future.js';
@@ -118,7 +119,7 @@ export function resolveDependencies(
   const runs: AbortController[] = [];
   const stop = () => {
     stopped = true;
-    for (const controller of runs) controller.abort();
+    for (const controller of runs) inTurn(() => controller.abort());
   };
   let remaining = pending.length;
   const settle = (dependency: Dependency, ok: boolean, value: unknown) => {
@@ -135,20 +136,44 @@ export function resolveDependencies(
     ready([...args]);
     return { unsubscribe: stop };
   }
-  for (const dependency of pending) {
-    let settled: Promise<unknown>;
-    if (dependency instanceof TaskFuture) settled = Promise.resolve(dependency);
-    else {
-      const controller = new AbortController();
-      runs.push(controller);
-      settled = lastValue(dependency, { signal: controller.signal });
-    }
+  const onSettled = (dependency: Dependency, settled: Promise<unknown>) =>
     settled.then(
       (value) => settle(dependency, true, value),
       (error: unknown) => settle(dependency, false, error),
     );
+  for (const dependency of pending) {
+    if (dependency instanceof TaskFuture) {
+      onSettled(dependency, Promise.resolve(dependency));
+      continue;
+    }
+    const controller = new AbortController();
+    runs.push(controller);
+    // Running a TaskRun subscribes its own TaskRun arguments in turn: taken in turn, not nested, at any depth.
+    inTurn(() => {
+      if (!stopped) onSettled(dependency, lastValue(dependency, { signal: controller.signal }));
+    });
   }
   return { unsubscribe: stop };
+}
+
+/** Work queued by `inTurn` while an outer call runs its own. */
+const turns = new Queue<() => void>();
+let takingTurns = false;
+
+/**
+ * Runs `work` now, unless it was asked for by work already running here: then right after it, in the same loop. A
+ * lazy chain `r = inc(r)` subscribes (and, cancelled, unsubscribes) each link from the one after it; taken in turn,
+ * a chain of any length uses a constant depth of stack, as a chain of futures does.
+ */
+function inTurn(work: () => void): void {
+  turns.push(work);
+  if (takingTurns) return;
+  takingTurns = true;
+  try {
+    for (let next = turns.shift(); next !== undefined; next = turns.shift()) next();
+  } finally {
+    takingTurns = false;
+  }
 }
 
 function upstreamName(dependency: Dependency): string {
