@@ -12,6 +12,7 @@ import type { EventStream, RunEvent } from './events.js';
 import { itemDependencies } from './futures/dependencies.js';
 import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';
+import { holdsAtCreation } from './policies/limit-scope.js';
 import { POLICY_OPTIONS, type PolicyOptions, resolvePolicies } from './policies/task-policies.js';
 import { runNamer } from './run-name.js';
 import { assertRunner, type Runner, remoteFunction } from './runners/runner.js';
@@ -219,6 +220,7 @@ export function createRun(
     runName: runNamer(definition, spread),
     dependencies: itemDependencies(spread),
     awaitItems: !spread,
+    createdHolding: holdsAtCreation(),
   };
   return new ParallelRun({
     settings,

@@ -11,6 +11,7 @@ import { TaskRunSink } from './engine/task-run-sink.js';
 import { cancellationReason } from './errors.js';
 import { EventTargets } from './events.js';
 import { hasDependencies, resolveDependencies } from './futures/dependencies.js';
+import type { Hold } from './policies/limit-scope.js';
 import { hasPolicies } from './policies/task-policies.js';
 import { formatRunName, runNamer } from './run-name.js';
 import type { TaskDefinition } from './task-definition.js';
@@ -28,6 +29,7 @@ export function subscribeCall(
   subscriber: Subscriber<unknown>,
   onStart: (() => void) | undefined,
   calls: FunctionTracker = new FunctionTracker(),
+  createdHolding: readonly Hold[] | undefined = undefined,
 ): void {
   // Once the call is over (settled, or cancelled however far it got), it calls no function any more.
   subscriber.add(() => calls.close(abortReasonOr(cancellationReason)));
@@ -38,7 +40,7 @@ export function subscribeCall(
     if (subscriber.closed) return;
     try {
       const teardown = hasPolicies(definition.policies)
-        ? subscribeGuardedCall(definition, resolved, subscriber, calls)
+        ? subscribeGuardedCall(definition, resolved, subscriber, calls, createdHolding)
         : subscribeDirectCall(definition, resolved, subscriber, attempt, calls);
       subscriber.add(teardown);
     } catch (error) {
@@ -56,7 +58,10 @@ export function subscribeCall(
 }
 
 /** The engine settings of one call with policies: a map of one item, its arguments spread, no index. @internal */
-export function callSettings(definition: TaskDefinition): EngineSettings {
+export function callSettings(
+  definition: TaskDefinition,
+  createdHolding: readonly Hold[] | undefined = undefined,
+): EngineSettings {
   return {
     fn: definition.fn,
     name: definition.name,
@@ -77,6 +82,7 @@ export function callSettings(definition: TaskDefinition): EngineSettings {
     // A call's arguments were resolved before it got here.
     dependencies: undefined,
     awaitItems: false,
+    createdHolding,
   };
 }
 
@@ -90,9 +96,11 @@ function subscribeGuardedCall(
   args: unknown[],
   subscriber: Subscriber<unknown>,
   calls: FunctionTracker,
+  createdHolding: readonly Hold[] | undefined,
 ): () => void {
   const sink = new TaskRunSink(subscriber);
-  const engine = new ParallelEngine(callSettings(definition), new ArraySource([args]), sink, calls);
+  const settings = callSettings(definition, createdHolding);
+  const engine = new ParallelEngine(settings, new ArraySource([args]), sink, calls);
   engine.start();
   return () => engine.dispose(abortReasonOr(cancellationReason));
 }

@@ -5,6 +5,7 @@ import { TaskFuture } from './futures/task-future.js';
 import type { ItemResult } from './item-result.js';
 import { assertMapArgument, Unmapped, zipArguments } from './map-arguments.js';
 import { assertItems, createRun, type MapInput, PARALLEL_OPTION_NAMES, type ParallelOptions } from './parallel-map.js';
+import { holdsAtCreation } from './policies/limit-scope.js';
 import { POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
 import { assertRunName, formatRunName, parameterNames } from './run-name.js';
 import { assertRunner, remoteFunction } from './runners/runner.js';
@@ -161,8 +162,13 @@ export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, poli
     parameters,
     local: fn,
   };
-  const callable = (...args: unknown[]) =>
-    new TaskRun<unknown>((subscriber, calls) => subscribeCall(definition, args, subscriber, undefined, calls), name);
+  const callable = (...args: unknown[]) => {
+    const createdHolding = holdsAtCreation();
+    return new TaskRun<unknown>(
+      (subscriber, calls) => subscribeCall(definition, args, subscriber, undefined, calls, createdHolding),
+      name,
+    );
+  };
   Object.setPrototypeOf(callable, taskMethods);
   Object.defineProperties(callable, {
     name: { value: name },

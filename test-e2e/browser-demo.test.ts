@@ -102,3 +102,37 @@ describe('the browser demo in Chromium', () => {
     await page.close();
   });
 });
+
+describe('rxtask in Chromium, where there is no async context', () => {
+  it('lends a parent’s permit to the children started in its synchronous part, and task groups outlive their children', async () => {
+    const bundle = await build({
+      configFile: false,
+      logLevel: 'silent',
+      build: {
+        write: false,
+        target: 'esnext',
+        lib: { entry: join(__dirname, 'fixtures', 'browser-cases.ts'), formats: ['iife'], name: 'browserCases' },
+      },
+    });
+    const [{ output }] = bundle as { output: { code?: string }[] }[];
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.addScriptTag({ content: output[0].code });
+    const results = await page.evaluate(() =>
+      (globalThis as unknown as { rxtaskCases(): Promise<unknown> }).rxtaskCases(),
+    );
+    expect(results).toEqual({
+      borrowing: {
+        values: [
+          [2, 4, 6],
+          [20, 22, 24],
+        ],
+        peak: 1,
+        active: 0,
+      },
+      group: { log: ['stubborn ended, aborted: true', 'group settled'], outcome: ['root cause'] },
+      disposing: { ended: true },
+    });
+    await page.close();
+  });
+});

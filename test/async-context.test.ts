@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyLimit, parallelMap, RateLimiter, type TaskContext, task } from '../src/index.js';
@@ -117,5 +119,21 @@ describe('a concurrency limit of n means at most n running', () => {
     expect(limit.active).toBe(0);
     // The children borrow their parent's one permit in turn: never two at once, and never beside another family.
     expect(peak).toBe(1);
+  });
+});
+
+describe('without async context, as in browsers', () => {
+  it('children started in the synchronous part of their parent borrow its permit, however they are started', () => {
+    // A process of its own: the library reads `process.getBuiltinModule` once, as it loads.
+    const fixture = join(__dirname, 'fixtures', 'no-async-context.ts');
+    const output = execFileSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8', timeout: 30_000 });
+    expect(JSON.parse(output)).toEqual({
+      submits: [2, 4],
+      maps: [20, 22],
+      calls: [200, 202],
+      late: [2000, 2002],
+      peak: 1,
+      active: 0,
+    });
   });
 });

@@ -67,7 +67,11 @@ export class AttemptGuard {
         ? undefined
         : new TimeoutQueue<Slot>(timeout, this.scheduler, (slot) => this.timedOut(slot));
     this.limit = concurrency;
-    this.inherited = activeHolds();
+    const holding = activeHolds();
+    this.inherited =
+      holding.length > 0 || settings.createdHolding === undefined
+        ? holding
+        : settings.createdHolding.filter((hold) => hold.active);
     // The innermost hold of this limit: a borrower's own, whose children borrow from it in turn.
     this.parentHold =
       concurrency === undefined ? undefined : [...this.inherited].reverse().find((hold) => hold.limit === concurrency);

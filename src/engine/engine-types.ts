@@ -1,5 +1,6 @@
 import type { SchedulerLike, Unsubscribable } from 'rxjs';
 import type { EventStream, RunEvent } from '../events.js';
+import type { Hold } from '../policies/limit-scope.js';
 import type { Policies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
 
@@ -65,6 +66,8 @@ export interface EngineSettings {
   readonly dependencies: DependencyResolver | undefined;
   /** Await items that are Promises (or other thenables) before running them, as p-map does. */
   readonly awaitItems: boolean;
+  /** Without async context (browsers), the limits held by the code that created the run; see `holdsAtCreation`. */
+  readonly createdHolding: readonly Hold[] | undefined;
 }
 
 /** How the engine waits for the futures and runs an item's arguments hold. @internal */

@@ -112,6 +112,15 @@ export function activeHolds(): Holds {
   return holds === undefined ? [] : holds.filter((hold) => hold.active);
 }
 
+/**
+ * Where there is no async context (browsers): the holds of the synchronous part of a task running now, so a run
+ * created there (`await child.map(…)`, which starts a microtask later) still counts as its child. `undefined` in Node,
+ * where the holds follow the code anyway.
+ */
+export function holdsAtCreation(): Holds | undefined {
+  return storage === undefined ? heldNow : undefined;
+}
+
 /** Runs `fn` as code that holds `holds`. */
 export function runHolding<R>(holds: Holds, fn: () => R): R {
   if (storage !== undefined) return storage.run(holds, fn);
