@@ -191,11 +191,15 @@ describe('trees of tasks under shared limits', () => {
               self,
               lenderFor(child, self),
             ];
-            if (node.mode === 'call') await Promise.all(children.map((child) => taskFor(child)(...args(child))));
-            else if (node.mode === 'submit') {
+            // `then` is called here, not by Promise.all a microtask later: a lazy run starts (and finds the permits its
+            // caller holds) at the moment this model computes its lender.
+            const started = (run: PromiseLike<unknown>) => run.then((value) => value);
+            if (node.mode === 'call') {
+              await Promise.all(children.map((child) => started(taskFor(child)(...args(child)))));
+            } else if (node.mode === 'submit') {
               await Promise.all(children.map((child) => taskFor(child).submit(...args(child))));
             } else if (node.mode === 'map') {
-              await Promise.all(children.map((child) => taskFor(child).starmap([args(child)])));
+              await Promise.all(children.map((child) => started(taskFor(child).starmap([args(child)]))));
             } else {
               for (const child of children) left.push(taskFor(child).submit(...args(child)));
             }
