@@ -44,6 +44,8 @@ export class RunContext implements TaskContext {
   attempt: number;
   /** Set when its attempt's timeout abandoned it: what the function does after that was already judged. @internal */
   timedOut = false;
+  /** Set while its function runs on after the execution stopped waiting for it; see `FunctionTracker`. @internal */
+  abandoned = false;
   /** Nothing yet, the controller once `signal` was read, or an abort waiting for the first read. */
   private abortState: AbortController | PendingAbort | undefined = undefined;
 

@@ -1,9 +1,10 @@
-import type { Subscriber } from 'rxjs';
+import type { Subscriber, Unsubscribable } from 'rxjs';
 import { abortReasonOr, takeAttempt } from './ambient.js';
 import { RunContext } from './context.js';
+import { dispatchOutput } from './dispatch.js';
 import { ParallelEngine } from './engine/engine.js';
 import type { EngineSettings } from './engine/engine-types.js';
-import { dispatchTracked, FunctionTracker } from './engine/function-tracker.js';
+import { FunctionTracker } from './engine/function-tracker.js';
 import { STREAMED } from './engine/observable-outcome.js';
 import { RunReporter } from './engine/run-reporter.js';
 import { ArraySource } from './engine/sources.js';
@@ -20,7 +21,7 @@ import { defaultScheduler } from './time.js';
 /**
  * One call of a task: waits for the futures and TaskRuns among its arguments and in `waitFor`, then runs the
  * function, directly or (with retry, timeout or limits) through the engine. `onStart` marks a future as running;
- * `calls` counts the functions the call runs until each has ended, for those who must outlive them (task groups).
+ * `calls` follows the functions the call leaves running when it is cancelled, for those who must outlive them.
  * @internal
  */
 export function subscribeCall(
@@ -31,22 +32,25 @@ export function subscribeCall(
   calls: FunctionTracker = new FunctionTracker(),
   createdHolding: readonly Hold[] | undefined = undefined,
 ): void {
-  // Once the call is over (settled, or cancelled however far it got), it calls no function any more.
-  subscriber.add(() => calls.close(abortReasonOr(cancellationReason)));
   // Read now: an operator's attempt number is only there while it subscribes.
   const attempt = takeAttempt();
+  let started = false;
   const start = (resolved: unknown[]) => {
+    started = true;
     onStart?.();
-    if (subscriber.closed) return;
-    try {
-      const teardown = hasPolicies(definition.policies)
-        ? subscribeGuardedCall(definition, resolved, subscriber, calls, createdHolding)
-        : subscribeDirectCall(definition, resolved, subscriber, attempt, calls);
-      subscriber.add(teardown);
-    } catch (error) {
-      // A listener or `runName` that throws before the function runs fails the call, even after a dependency.
-      subscriber.error(error);
+    if (!subscriber.closed) {
+      try {
+        const teardown = hasPolicies(definition.policies)
+          ? subscribeGuardedCall(definition, resolved, subscriber, calls, createdHolding)
+          : subscribeDirectCall(definition, resolved, subscriber, attempt, calls);
+        subscriber.add(teardown);
+      } catch (error) {
+        // A listener or `runName` that throws before the function runs fails the call, even after a dependency.
+        subscriber.error(error);
+      }
     }
+    // Once the call is over it calls no function any more; added after its teardown, which counts what it leaves running.
+    subscriber.add(() => calls.close());
   };
   const waitFor = definition.options.waitFor ?? [];
   if (waitFor.length === 0 && !hasDependencies(args)) {
@@ -54,7 +58,10 @@ export function subscribeCall(
     return;
   }
   const waiting = resolveDependencies(args, waitFor, start, (error) => subscriber.error(error));
-  subscriber.add(() => waiting.unsubscribe());
+  subscriber.add(() => {
+    waiting.unsubscribe();
+    if (!started) calls.close();
+  });
 }
 
 /** The engine settings of one call with policies: a map of one item, its arguments spread, no index. @internal */
@@ -127,7 +134,11 @@ function subscribeDirectCall(
   }
   let settled = false;
   const settle = (ok: boolean, valueOrError: unknown) => {
-    if (settled) return;
+    if (settled) {
+      // The outcome of a function the call left running when it was cancelled: it has ended.
+      calls.ended(ok, valueOrError, context);
+      return;
+    }
     settled = true;
     try {
       reporter?.end(ok ? 'succeeded' : 'failed', valueOrError);
@@ -142,28 +153,25 @@ function subscribeDirectCall(
     if (valueOrError !== STREAMED) subscriber.next(valueOrError);
     subscriber.complete();
   };
-  calls.running += 1;
-  let output: unknown;
+  let inner: Unsubscribable | undefined;
   try {
-    output = definition.fn.apply(context, args);
+    const output = definition.fn.apply(context, args);
+    inner = dispatchOutput(
+      output,
+      (value) => settle(true, value),
+      (error) => settle(false, error),
+      (value) => subscriber.next(value),
+    );
   } catch (error) {
-    calls.ended(false, error, context);
     settle(false, error);
-    return noop;
   }
-  const inner = dispatchTracked(
-    calls,
-    context,
-    output,
-    (value) => settle(true, value),
-    (error) => settle(false, error),
-    (value) => subscriber.next(value),
-  );
   return () => {
     if (!settled) {
       settled = true;
       const reason = abortReasonOr(cancellationReason);
       context.abort(reason);
+      // A pending Promise settles later (an Observable ends as it is unsubscribed below): its function runs on.
+      if (inner === undefined) calls.abandon(context);
       try {
         reporter?.end('cancelled', reason);
       } catch {
@@ -173,8 +181,6 @@ function subscribeDirectCall(
     inner?.unsubscribe();
   };
 }
-
-const noop = () => {};
 
 /** Reports one direct call's events; made only when someone listens. */
 class CallReporter {

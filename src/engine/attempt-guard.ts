@@ -1,5 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { RunContext } from '../context.js';
+import { dispatchOutput } from '../dispatch.js';
 import { TimeoutError } from '../errors.js';
 import type { ConcurrencyLimit } from '../policies/concurrency-limit.js';
 import { activeHolds, Hold, runHolding } from '../policies/limit-scope.js';
@@ -8,7 +9,7 @@ import { TimeoutQueue } from '../policies/timeout-queue.js';
 import type { TaskFunction } from '../task-definition.js';
 import { scheduleAfter } from '../time.js';
 import type { EngineSettings } from './engine-types.js';
-import { dispatchTracked, type FunctionTracker } from './function-tracker.js';
+import type { FunctionTracker } from './function-tracker.js';
 import { asArguments } from './item-arguments.js';
 import type { Slot } from './slot.js';
 
@@ -194,20 +195,16 @@ export class AttemptGuard {
     if (!this.host.attemptStarted(slot, context) || slot.context !== context) return;
     slot.waiting = false;
     if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot);
-    const host = this.host;
-    host.calls.running += 1;
     let output: unknown;
     try {
       const holds = slot.hold === undefined ? this.inherited : [...this.inherited, slot.hold];
       output = holds.length === 0 ? this.call(slot, context) : runHolding(holds, () => this.call(slot, context));
     } catch (error) {
-      host.calls.ended(false, error, context);
       this.attemptEnded(slot, context, false, error);
       return;
     }
-    const inner = dispatchTracked(
-      host.calls,
-      context,
+    const host = this.host;
+    const inner = dispatchOutput(
       output,
       (value) => this.attemptEnded(slot, context, true, value),
       (error) => this.attemptEnded(slot, context, false, error),
@@ -218,9 +215,13 @@ export class AttemptGuard {
         : undefined,
     );
     if (inner === undefined) return;
-    // The run may have ended, or moved on, while the Observable was subscribed: then nobody else will unsubscribe it.
-    if (slot.context === context && !slot.attemptOver) slot.inner = inner;
-    else inner.unsubscribe();
+    if (slot.context === context && !slot.attemptOver) {
+      slot.inner = inner;
+      return;
+    }
+    // The run ended, or moved on, while the Observable was subscribed: nobody else will unsubscribe it.
+    inner.unsubscribe();
+    host.calls.ended(true, undefined, context);
   }
 
   private call(slot: Slot, context: RunContext): unknown {
@@ -234,6 +235,11 @@ export class AttemptGuard {
 
   /** One attempt ended: report the item, or schedule its next attempt. Stale attempts are ignored. */
   private attemptEnded(slot: Slot, context: RunContext, ok: boolean, valueOrError: unknown): void {
+    if (context.abandoned) {
+      // The run (or the attempt's timeout) stopped waiting for this function; it has ended now.
+      this.host.calls.ended(ok, valueOrError, context);
+      return;
+    }
     if (!this.current(slot, context) || slot.waiting || slot.attemptOver) return;
     slot.attemptOver = true;
     if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
@@ -287,5 +293,7 @@ export class AttemptGuard {
       // The attempt has timed out whatever its teardown does.
     }
     this.attemptEnded(slot, context, false, error);
+    // A Promise the attempt returned settles later: until then its function runs on.
+    if (inner === undefined) this.host.calls.abandon(context);
   }
 }

@@ -1,4 +1,5 @@
 import { RunContext } from '../context.js';
+import { dispatchOutput } from '../dispatch.js';
 import { captureContext } from '../policies/limit-scope.js';
 import { hasPolicies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
@@ -6,7 +7,7 @@ import { isPromiseLike } from '../task-output.js';
 import { scheduleAfter } from '../time.js';
 import { AttemptGuard, type GuardHost } from './attempt-guard.js';
 import type { EngineSettings, EngineSink } from './engine-types.js';
-import { dispatchTracked, FunctionTracker } from './function-tracker.js';
+import { FunctionTracker } from './function-tracker.js';
 import { asArguments } from './item-arguments.js';
 import type { RunReporter } from './run-reporter.js';
 import { RunState } from './run-state.js';
@@ -164,8 +165,6 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     // Still waiting while `started` is reported: a listener that cancels there leaves the function unrun.
     if (this.reporter !== undefined && !this.report('started', slot, context, undefined)) return;
     slot.waiting = false;
-    const calls = this.calls;
-    calls.running += 1;
     let output: unknown;
     try {
       output = this.spread ? this.fn.apply(context, asArguments(item)) : this.fn.call(context, item);
@@ -175,27 +174,30 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
         return;
       }
     } catch (error) {
-      calls.ended(false, error, context);
       this.settle(slot, false, error);
       return;
     }
-    if ((typeof output !== 'object' || output === null) && typeof output !== 'function') {
-      calls.ended(true, output, context);
-      this.settle(slot, true, output);
+    const inner = dispatchOutput(
+      output,
+      slot.onValue,
+      slot.onError,
+      this.streamsValues ? this.forwardValue : undefined,
+    );
+    if (inner === undefined) return;
+    if (slot.context === context) {
+      slot.inner = inner;
       return;
     }
-    const forward = this.streamsValues ? this.forwardValue : undefined;
-    const inner = dispatchTracked(calls, context, output, slot.settleValue, slot.settleError, forward);
-    if (inner === undefined) return;
-    // The run may have ended while the Observable was subscribed: then nobody else will unsubscribe it.
-    if (slot.context === context) slot.inner = inner;
-    else inner.unsubscribe();
+    // The run ended while the function ran or its Observable was subscribed: nobody else will unsubscribe it.
+    inner.unsubscribe();
+    if (slot.abandoned === context) this.abandonedEnded(slot, true, undefined);
   }
 
-  /** A Promise of the fast path settled: its function has ended, and its outcome is the item's. */
-  promiseSettled(slot: Slot, ok: boolean, valueOrError: unknown): void {
-    this.calls.ended(ok, valueOrError, slot.context);
-    this.settle(slot, ok, valueOrError);
+  /** A function the run left running has ended (its outcome came after the run's end). */
+  private abandonedEnded(slot: Slot, ok: boolean, valueOrError: unknown): void {
+    const context = slot.abandoned as RunContext;
+    slot.abandoned = undefined;
+    this.calls.ended(ok, valueOrError, context);
   }
 
   /**
@@ -235,7 +237,10 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   /** A slot's task ended. Ignored once the run is over: its outcome was already reported as cancelled. */
   settle(slot: Slot, ok: boolean, valueOrError: unknown): void {
     const context = slot.context;
-    if (this.ended || context === undefined) return;
+    if (this.ended || context === undefined) {
+      if (slot.abandoned !== undefined) this.abandonedEnded(slot, ok, valueOrError);
+      return;
+    }
     slot.context = undefined;
     slot.inner = undefined;
     slot.waiting = false;

@@ -149,6 +149,11 @@ export abstract class RunState {
       if (inFlight) context.abort(reason);
       const inner = slot.inner;
       slot.inner = undefined;
+      if (inFlight && inner === undefined) {
+        // Its Promise (or its function, still on the stack) will settle later: until then it runs on.
+        this.calls.abandon(context);
+        if (this.guard === undefined) slot.abandoned = context;
+      }
       try {
         inner?.unsubscribe();
       } catch {

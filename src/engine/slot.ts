@@ -6,10 +6,7 @@ import type { Waiter } from '../policies/waiter.js';
 
 /** What a slot reports to: the engine. @internal */
 export interface SlotOwner {
-  /** The function's output settled: the item's outcome. */
   settle(slot: Slot, ok: boolean, valueOrError: unknown): void;
-  /** The same for a Promise of the fast path, which also counts the function as ended. */
-  promiseSettled(slot: Slot, ok: boolean, valueOrError: unknown): void;
 }
 
 /**
@@ -22,12 +19,10 @@ export class Slot {
   startedAt = 0;
   /** What to unsubscribe when the item is cancelled: an Observable task, or the wait for its dependencies. */
   inner: Unsubscribable | undefined = undefined;
-  /** The fast path's callbacks for a Promise the function returned. */
   readonly onValue: (value: unknown) => void;
   readonly onError: (error: unknown) => void;
-  /** The same for any other output, dispatched by `dispatchTracked` (which counts the function's end itself). */
-  readonly settleValue: (value: unknown) => void;
-  readonly settleError: (error: unknown) => void;
+  /** The attempt the run stopped waiting for while its function still ran (fast path): its outcome is its end. */
+  abandoned: RunContext | undefined = undefined;
   /** The item, kept for its retries. */
   item: unknown = undefined;
   /** True while the next attempt waits for its rate-limit turn or its backoff: it has not started. */
@@ -52,9 +47,7 @@ export class Slot {
   runName = '';
 
   constructor(owner: SlotOwner) {
-    this.onValue = (value) => owner.promiseSettled(this, true, value);
-    this.onError = (error) => owner.promiseSettled(this, false, error);
-    this.settleValue = (value) => owner.settle(this, true, value);
-    this.settleError = (error) => owner.settle(this, false, error);
+    this.onValue = (value) => owner.settle(this, true, value);
+    this.onError = (error) => owner.settle(this, false, error);
   }
 }

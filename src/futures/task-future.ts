@@ -83,10 +83,9 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
     this.runName = runName;
     this.settled = lastValue(outcome) as Promise<T>;
     this.settled.catch(noop);
-    const markRunning = () => {
+    this.subscription = source(() => {
       if (this.current === 'pending') this.current = 'running';
-    };
-    this.subscription = source(markRunning, this.calls).subscribe({
+    }, this.calls).subscribe({
       next: (value) => outcome.next(value),
       error: (error: unknown) => this.finish('failed', error),
       complete: () => this.finish('completed', undefined),
