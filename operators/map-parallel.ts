@@ -1,6 +1,6 @@
-import type { OperatorFunction } from 'rxjs';
-import type { ItemResult } from '../src/item-result.js';
+import type { Observable } from 'rxjs';
 import { createRun, type ItemFunction, type ParallelOptions } from '../src/parallel-map.js';
+import type { ParallelRun } from '../src/parallel-run.js';
 import type { TaskResult } from '../src/task-output.js';
 import type { TaskRun } from '../src/task-run.js';
 import { assertFunction } from '../src/validate.js';
@@ -12,12 +12,15 @@ import { assertFunction } from '../src/validate.js';
  * <span class="informal">`mergeMap` with a cap that never loses a result: failures are ItemResults, not errors, and
  * an ordered mode keeps source order through a bounded reorder buffer.</span>
  *
- * Values that arrive while every slot is busy wait in a buffer of at most `bufferSize` (default 10 000); one more
- * fails the stream with a `BufferOverflowError` instead of dropping a value. To map a large array or a generator, give
- * it to `parallelMap`, which reads it only as slots free. Unsubscribing aborts every task in flight. The options and
- * their defaults are those of `parallelMap` (`concurrency` 16, `ordered` false, `window` 2 × concurrency).
+ * Values that arrive while every slot is busy wait in a queue, as with `mergeMap` (a source cannot be paused);
+ * `bufferSize: n` bounds it, and one more value fails the stream with a `BufferOverflowError` instead of dropping it.
+ * To map a large array or a generator, give it to `parallelMap`, which reads it only as slots free. Unsubscribing
+ * aborts every task in flight, and stops a synchronous source at once. The options and their defaults are those of
+ * `parallelMap` (`concurrency` 16, `ordered` false, `window` 2 × concurrency).
  *
- * The operator returns a `ParallelRun`, so the piped result can also be awaited for a `ParallelResult`.
+ * **What is awaitable.** Applied directly, `mapParallel(fn)(source)` returns a `ParallelRun`, which can be awaited for
+ * a `ParallelResult` (as `parallelMap(fn, source)` can). In `source.pipe(…)`, RxJS's `pipe` types the result as an
+ * Observable, whatever follows: to await a map there, use `parallelMap(fn, source)`, or `lastValue` for a value.
  *
  * @example
  * ```ts
@@ -36,15 +39,15 @@ import { assertFunction } from '../src/validate.js';
 export function mapParallel<T, R>(
   fn: (...args: [item: T]) => TaskRun<R>,
   options?: ParallelOptions,
-): OperatorFunction<T, ItemResult<R>>;
+): (source: Observable<T>) => ParallelRun<R>;
 export function mapParallel<T, O>(
   fn: ItemFunction<T, O>,
   options?: ParallelOptions,
-): OperatorFunction<T, ItemResult<TaskResult<O>>>;
+): (source: Observable<T>) => ParallelRun<TaskResult<O>>;
 export function mapParallel(
   fn: ItemFunction<unknown, unknown>,
   options?: ParallelOptions,
-): OperatorFunction<unknown, ItemResult<unknown>> {
+): (source: Observable<unknown>) => ParallelRun<unknown> {
   assertFunction('mapParallel', 'fn', fn);
   // Checking the options once here makes bad input throw where the operator is built, not at subscribe.
   createRun('mapParallel', fn, [], false, options);

@@ -1,7 +1,8 @@
-import { type MonoTypeOperatorFunction, Observable, type Subscription } from 'rxjs';
+import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import { RateLimiter, type RateLimitOptions } from '../src/policies/rate-limiter.js';
 import type { Waiter } from '../src/policies/waiter.js';
 import { Queue } from '../src/queue.js';
+import { subscribeUpstream } from '../src/upstream-subscriber.js';
 
 /**
  * Spaces the source's values out to a rate, delaying them and never dropping one: each value waits for a token of
@@ -39,7 +40,11 @@ export function rateLimit<T>(limiterOrOptions: RateLimiter | RateLimitOptions): 
         subscriber.next(value);
         if (pending === 0) ending?.();
       };
-      const subscription: Subscription = source.subscribe({
+      // Before the source is subscribed: a synchronous source that ends the subscription finds it here.
+      subscriber.add(() => {
+        for (let waiter = waiting.shift(); waiter !== undefined; waiter = waiting.shift()) waiter.cancel();
+      });
+      subscribeUpstream(source, subscriber, {
         next: (value) => {
           pending += 1;
           const waiter = limiter.acquire(
@@ -60,9 +65,5 @@ export function rateLimit<T>(limiterOrOptions: RateLimiter | RateLimitOptions): 
           if (pending === 0) ending();
         },
       });
-      return () => {
-        subscription.unsubscribe();
-        for (let waiter = waiting.shift(); waiter !== undefined; waiter = waiting.shift()) waiter.cancel();
-      };
     });
 }

@@ -1,7 +1,7 @@
-import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscription, takeWhile } from 'rxjs';
-import { asAttempt } from '../src/ambient.js';
+import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { type RetryOptions, RetryPolicy } from '../src/policies/retry-policy.js';
 import { defaultScheduler, scheduleAfter } from '../src/time.js';
+import { UpstreamSubscriber } from '../src/upstream-subscriber.js';
 import { assertScheduler, describe } from '../src/validate.js';
 
 /**
@@ -60,27 +60,32 @@ export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOper
   return (source) =>
     new Observable<T>((subscriber) => {
       let attempt = 0;
-      let current: Subscription | undefined;
+      let current: UpstreamSubscriber<T> | undefined;
       let backoff: Subscription | undefined;
+      // Before the first attempt is subscribed: a synchronous source that ends the subscription finds it here.
+      subscriber.add(() => {
+        current?.unsubscribe();
+        backoff?.unsubscribe();
+      });
       const subscribeAttempt = () => {
         attempt += 1;
         backoff = undefined;
-        current = asAttempt(attempt, () =>
-          source.pipe(takeWhile(() => !subscriber.closed)).subscribe({
-            next: (value) => subscriber.next(value),
-            error: (error: unknown) => {
-              const decision = policy.decide(error, attempt);
-              if (decision.retry) backoff = scheduleAfter(scheduler, decision.delayMs, subscribeAttempt);
-              else subscriber.error(decision.error);
-            },
-            complete: () => subscriber.complete(),
-          }),
-        );
+        const upstream = new UpstreamSubscriber<T>(subscriber, {
+          next: (value) => subscriber.next(value),
+          error: (error: unknown) => {
+            // The hooks are user code: they may end the subscription, and then no attempt follows.
+            const decision = policy.decide(error, upstream.attempt as number);
+            if (subscriber.closed) return;
+            if (decision.retry) backoff = scheduleAfter(scheduler, decision.delayMs, subscribeAttempt);
+            else subscriber.error(decision.error);
+          },
+          complete: () => subscriber.complete(),
+        });
+        // Handed to the TaskRun upstream with this subscription, whatever runs between them.
+        upstream.attempt = attempt;
+        current = upstream;
+        source.subscribe(upstream);
       };
       subscribeAttempt();
-      return () => {
-        current?.unsubscribe();
-        backoff?.unsubscribe();
-      };
     });
 }

@@ -1,8 +1,8 @@
-import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscription, takeWhile } from 'rxjs';
-import { withAbortReason } from '../src/ambient.js';
+import { type MonoTypeOperatorFunction, Observable, type SchedulerLike } from 'rxjs';
 import { TimeoutError } from '../src/errors.js';
 import { TaskRun } from '../src/task-run.js';
 import { defaultScheduler, scheduleAfter } from '../src/time.js';
+import { subscribeUpstream, type UpstreamSubscriber } from '../src/upstream-subscriber.js';
 import { assertScheduler, describe } from '../src/validate.js';
 
 /**
@@ -40,21 +40,24 @@ export function timeoutEach<T>(ms: number, scheduler: SchedulerLike = defaultSch
   return (source) =>
     new Observable<T>((subscriber) => {
       const taskName = source instanceof TaskRun ? source.taskName : undefined;
-      let inner: Subscription | undefined;
+      let upstream: UpstreamSubscriber<T> | undefined;
+      // Armed before the source is subscribed, and cleared with the subscription: a synchronous source that ends it
+      // leaves no timer behind.
       const timer = scheduleAfter(scheduler, ms, () => {
         const what = taskName === undefined ? 'The source' : taskName;
         const error = new TimeoutError(`${what} timed out after ${ms} ms`, ms, taskName);
-        withAbortReason(error, () => inner?.unsubscribe());
+        if (upstream !== undefined) {
+          // The TaskRun upstream aborts its task's signal with this error, not a plain cancellation.
+          upstream.stopReason = { reason: error };
+          upstream.unsubscribe();
+        }
         subscriber.error(error);
       });
-      inner = source.pipe(takeWhile(() => !subscriber.closed)).subscribe({
+      subscriber.add(timer);
+      upstream = subscribeUpstream(source, subscriber, {
         next: (value) => subscriber.next(value),
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),
       });
-      return () => {
-        timer.unsubscribe();
-        inner?.unsubscribe();
-      };
     });
 }

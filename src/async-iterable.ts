@@ -1,6 +1,7 @@
-import type { Observable, Unsubscribable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { BufferOverflowError } from './errors.js';
 import { Queue } from './queue.js';
+import { UpstreamSubscriber } from './upstream-subscriber.js';
 import { assertOptions, assertPositiveInteger, describe } from './validate.js';
 
 /**
@@ -91,7 +92,7 @@ type Waiter<T> = { resolve(result: IteratorResult<T>): void; reject(error: unkno
 class ObservableIterator<T> implements AsyncIterator<T> {
   private readonly buffer = new Queue<T>();
   private readonly waiters = new Queue<Waiter<T>>();
-  private subscription: Unsubscribable | undefined = undefined;
+  private subscriber: UpstreamSubscriber<T> | undefined = undefined;
   private started = false;
   private ended = false;
   private failed = false;
@@ -122,13 +123,14 @@ class ObservableIterator<T> implements AsyncIterator<T> {
 
   private start(): void {
     this.started = true;
-    const subscription = this.source.subscribe({
+    // Made before the source is subscribed, so an overflow or a `return()` closes it at once: a synchronous source
+    // that checks `subscriber.closed` stops in the middle of its loop.
+    this.subscriber = new UpstreamSubscriber<T>(undefined, {
       next: (value) => this.push(value),
       error: (error: unknown) => this.fail(error),
       complete: () => this.finish(),
     });
-    if (this.ended || this.failed) subscription.unsubscribe();
-    else this.subscription = subscription;
+    this.source.subscribe(this.subscriber);
   }
 
   private push(value: T): void {
@@ -144,12 +146,12 @@ class ObservableIterator<T> implements AsyncIterator<T> {
       this.buffer.shift();
       this.buffer.push(value);
     } else if (this.overflow === 'error') {
+      this.subscriber?.unsubscribe();
       this.fail(
         new BufferOverflowError(
           `toAsyncIterable: more than ${this.bufferSize} values waited for the loop (raise \`bufferSize\` or choose an \`overflow\` policy)`,
         ),
       );
-      this.subscription?.unsubscribe();
     }
   }
 
@@ -176,8 +178,7 @@ class ObservableIterator<T> implements AsyncIterator<T> {
     this.ended = true;
     this.failed = false;
     this.buffer.clear();
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
+    this.subscriber?.unsubscribe();
     this.drainWaiters();
   }
 

@@ -69,7 +69,10 @@ export interface ParallelOptions extends PolicyOptions {
   deadline?: number;
   /** Cancels the run when it aborts (status `'cancelled'`). */
   signal?: AbortSignal;
-  /** For an Observable input: how many items may wait for a free slot before the run fails. Default `10_000`. */
+  /**
+   * For an Observable input, which cannot be paused: how many items may wait for a free slot before the run fails
+   * with a `BufferOverflowError`. Default `Infinity`: every item it pushes waits, as with `mergeMap`.
+   */
   bufferSize?: number;
   /** Where time comes from (the deadline, durations). Default `asyncScheduler`; pass a `TestScheduler` in tests. */
   scheduler?: SchedulerLike;
@@ -107,7 +110,7 @@ export const PARALLEL_OPTION_NAMES = [
  * ```
  */
 export const DEFAULT_CONCURRENCY = 16;
-const DEFAULT_BUFFER_SIZE = 10_000;
+const DEFAULT_BUFFER_SIZE = Number.POSITIVE_INFINITY;
 
 /**
  * What a parallel map can run over.

@@ -1,5 +1,4 @@
 import { Observable, type Subscriber } from 'rxjs';
-import { abortReasonOr } from './ambient.js';
 import { type EngineSettings, type EngineSink, ParallelEngine } from './engine/engine.js';
 import { IteratorSink } from './engine/iterator-sink.js';
 import { ObserverSink } from './engine/observer-sink.js';
@@ -9,6 +8,7 @@ import { cancellationReason } from './errors.js';
 import { EventStream, type RunEvent } from './events.js';
 import type { ItemResult } from './item-result.js';
 import type { ParallelResult } from './parallel-result.js';
+import { stopReasonOf } from './upstream-subscriber.js';
 
 /** Everything a run needs, fixed at the call; each subscription, await or loop makes its own engine from it. @internal */
 export interface RunPlan {
@@ -132,6 +132,6 @@ function subscribeRun<R>(plan: RunPlan, subscriber: Subscriber<ItemResult<R>>): 
   const engine = new ParallelEngine(plan.settings, plan.createSource(), sink as EngineSink);
   sink.engine = engine;
   // Registered before the first item runs, so a downstream `take(n)` stops even a synchronous run at once.
-  subscriber.add(() => engine.dispose(abortReasonOr(cancellationReason)));
+  subscriber.add(() => engine.dispose(stopReasonOf(subscriber, cancellationReason)));
   engine.start();
 }

@@ -1,5 +1,4 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
-import { abortReasonOr, takeAttempt } from './ambient.js';
 import { RunContext } from './context.js';
 import { dispatchOutput } from './dispatch.js';
 import { ParallelEngine } from './engine/engine.js';
@@ -17,6 +16,7 @@ import { hasPolicies } from './policies/task-policies.js';
 import { formatRunName, runNamer } from './run-name.js';
 import type { TaskDefinition } from './task-definition.js';
 import { defaultScheduler } from './time.js';
+import { attemptOf, stopReasonOf } from './upstream-subscriber.js';
 
 /**
  * One call of a task: waits for the futures and TaskRuns among its arguments and in `waitFor`, then runs the
@@ -32,8 +32,8 @@ export function subscribeCall(
   calls: FunctionTracker = new FunctionTracker(),
   createdHolding: readonly Hold[] | undefined = undefined,
 ): void {
-  // Read now: an operator's attempt number is only there while it subscribes.
-  const attempt = takeAttempt();
+  // An operator downstream (retryBackoff) may have given this subscription its attempt number.
+  const attempt = attemptOf(subscriber);
   let started = false;
   const start = (resolved: unknown[]) => {
     started = true;
@@ -109,7 +109,7 @@ function subscribeGuardedCall(
   const settings = callSettings(definition, createdHolding);
   const engine = new ParallelEngine(settings, new ArraySource([args]), sink, calls);
   engine.start();
-  return () => engine.dispose(abortReasonOr(cancellationReason));
+  return () => engine.dispose(stopReasonOf(subscriber, cancellationReason));
 }
 
 /**
@@ -168,7 +168,7 @@ function subscribeDirectCall(
   return () => {
     if (!settled) {
       settled = true;
-      const reason = abortReasonOr(cancellationReason);
+      const reason = stopReasonOf(subscriber, cancellationReason);
       context.abort(reason);
       // A pending Promise settles later (an Observable ends as it is unsubscribed below): its function runs on.
       if (inner === undefined) calls.abandon(context);

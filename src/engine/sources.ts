@@ -1,6 +1,7 @@
-import { type Observable, type Subscription, takeWhile } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { BufferOverflowError } from '../errors.js';
 import { Queue } from '../queue.js';
+import { UpstreamSubscriber } from '../upstream-subscriber.js';
 
 /** `pull()` found no item yet; the source calls its `wake` callback when one arrives or it ends. @internal */
 export const PENDING: unique symbol = Symbol('pending');
@@ -186,9 +187,8 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
 export class ObservableSource<T> implements ItemSource<T> {
   readonly size = undefined;
   private readonly buffer = new Queue<T>();
-  private subscription: Subscription | undefined = undefined;
+  private subscriber: UpstreamSubscriber<T> | undefined = undefined;
   private done = false;
-  private closed = false;
 
   constructor(
     private readonly source: Observable<T>,
@@ -196,11 +196,12 @@ export class ObservableSource<T> implements ItemSource<T> {
   ) {}
 
   open(wake: () => void, fail: (error: unknown) => void): void {
-    // takeWhile stops a synchronous source (from(bigArray)) as soon as the run is closed.
-    this.subscription = this.source.pipe(takeWhile(() => !this.closed)).subscribe({
+    // Made before the source is subscribed: closing the run closes it, and a synchronous source (from(bigArray),
+    // range) that checks `subscriber.closed` stops in the middle of its loop.
+    const subscriber = new UpstreamSubscriber<T>(undefined, {
       next: (item) => {
         if (this.buffer.length >= this.bufferSize) {
-          this.closed = true;
+          subscriber.unsubscribe();
           fail(
             new BufferOverflowError(
               `mapParallel: more than ${this.bufferSize} items waited for a free slot (raise \`bufferSize\`, or give ` +
@@ -212,15 +213,14 @@ export class ObservableSource<T> implements ItemSource<T> {
         this.buffer.push(item);
         wake();
       },
-      error: (error: unknown) => {
-        if (!this.closed) fail(error);
-      },
+      error: (error: unknown) => fail(error),
       complete: () => {
         this.done = true;
         wake();
       },
     });
-    if (this.closed) this.subscription.unsubscribe();
+    this.subscriber = subscriber;
+    this.source.subscribe(subscriber);
   }
 
   remaining(): number {
@@ -233,9 +233,8 @@ export class ObservableSource<T> implements ItemSource<T> {
   }
 
   close(): void {
-    this.closed = true;
     try {
-      this.subscription?.unsubscribe();
+      this.subscriber?.unsubscribe();
     } catch {
       // A source's teardown that throws must not keep the run from settling.
     }

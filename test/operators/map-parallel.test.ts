@@ -1,8 +1,9 @@
-import { filter, from, lastValueFrom, map, toArray } from 'rxjs';
+import { filter, from, lastValueFrom, map, mergeMap, of, range, Subject, take, tap, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { mapParallel } from '../operators/index.js';
-import type { ItemResult } from '../src/index.js';
+import { beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { mapParallel } from '../../operators/index.js';
+import { BufferOverflowError, type ItemResult, type ParallelResult, ParallelRun } from '../../src/index.js';
+import { synchronousSource } from './operator-checks.js';
 
 /** @test {mapParallel} */
 describe('mapParallel', () => {
@@ -115,6 +116,84 @@ describe('mapParallel', () => {
       ),
     );
     expect(values).toEqual([6, 2, 4]);
+  });
+
+  it('does not break unsubscription chains when unsubscribed explicitly', () => {
+    testScheduler.run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const source = hot('--a--b--c--|');
+      const inner = cold('-x|');
+      const unsub = '     ------!';
+      const result = source.pipe(
+        mergeMap((x) => of(x)),
+        mapParallel(() => inner),
+        map(value),
+        mergeMap((x) => of(x)),
+      );
+      expectObservable(result, unsub).toBe('----x-', { x: 'x' });
+      expectSubscriptions(source.subscriptions).toBe('^-----!');
+      expectSubscriptions(inner.subscriptions).toBe(['--^-!', '-----^!']);
+    });
+  });
+
+  it('stops a synchronous source as soon as a downstream take(1) has its value', () => {
+    const sideEffects: number[] = [];
+    synchronousSource(Number.POSITIVE_INFINITY, sideEffects)
+      .pipe(
+        mapParallel((x: number) => x),
+        take(1),
+      )
+      .subscribe(() => {});
+    expect(sideEffects).toEqual([0]);
+  });
+
+  it('takes a synchronous source of any size, as mergeMap does; a bound on its queue is opt-in', async () => {
+    const result = await lastValueFrom(
+      range(0, 50_000).pipe(
+        mapParallel(async (x: number) => x),
+        toArray(),
+      ),
+    );
+    expect(result).toHaveLength(50_000);
+    expect(result.every((item) => item.ok)).toBe(true);
+    const bounded = lastValueFrom(range(0, 100).pipe(mapParallel(async (x: number) => x, { bufferSize: 10 })));
+    await expect(bounded).rejects.toBeInstanceOf(BufferOverflowError);
+  });
+
+  it('turns what the function throws into a failed ItemResult', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const result = cold('ab|').pipe(
+        mapParallel((key: string) => {
+          if (key === 'a') throw new Error('thrown');
+          return key;
+        }),
+        map((item) => (item.ok ? item.value : (item.error as Error).message)),
+      );
+      expectObservable(result).toBe('ab|', { a: 'thrown', b: 'b' });
+    });
+  });
+
+  it('takes values emitted reentrantly, each exactly once', () => {
+    const subject = new Subject<number>();
+    const seen: number[] = [];
+    subject
+      .pipe(
+        mapParallel((x: number) => x, { concurrency: 1 }),
+        tap((item) => {
+          if (item.ok && item.value < 5) subject.next(item.value + 1); // emitted while a result is delivered
+        }),
+      )
+      .subscribe((item) => seen.push(item.ok ? item.value : -1));
+    subject.next(1);
+    subject.complete();
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('is awaitable when applied directly; a piped chain is an Observable', async () => {
+    const run = mapParallel(async (x: number) => x * 2)(from([1, 2]));
+    expect(run).toBeInstanceOf(ParallelRun);
+    expectTypeOf(run).toEqualTypeOf<ParallelRun<number>>();
+    expect((await run).values()).toEqual([2, 4]);
+    expectTypeOf<Awaited<typeof run>>().toEqualTypeOf<ParallelResult<number>>();
   });
 
   it('throws at the call for a bad function or options', () => {
