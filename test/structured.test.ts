@@ -1,7 +1,15 @@
 import { interval, Observable } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rateLimit } from '../operators/index.js';
-import { parallelMap, RateLimiter, type TaskContext, type TaskFuture, task, taskGroup } from '../src/index.js';
+import {
+  ConcurrencyLimit,
+  parallelMap,
+  RateLimiter,
+  type TaskContext,
+  type TaskFuture,
+  task,
+  taskGroup,
+} from '../src/index.js';
 
 // Task groups outlive their children, and everything a user can hold (runs, futures, groups, limiters) can be
 // disposed with `await using`: disposing cancels and waits until every function it started has ended.
@@ -354,5 +362,89 @@ describe('deep chains of lazy runs (issue 14, item 7)', () => {
     const error = (await failing.catch((e: unknown) => e)) as Error;
     expect(error.name).toBe('UpstreamError');
     expect(error.message.length).toBeLessThan(200);
+  });
+});
+
+describe('a permit stays with a function until it has ended (outside review of issue 14)', () => {
+  it('a cancelled or timed-out task that ignores its signal keeps its ConcurrencyLimit permit until it returns', async () => {
+    const limit = new ConcurrencyLimit(1);
+    let running = 0;
+    let peak = 0;
+    const release = deferred();
+    const stubborn = task(
+      async () => {
+        peak = Math.max(peak, ++running);
+        await release.promise; // ignores its signal
+        running -= 1;
+      },
+      { concurrencyLimit: limit },
+    );
+    const next = task(
+      async () => {
+        peak = Math.max(peak, ++running);
+        running -= 1;
+        return 'next ran';
+      },
+      { concurrencyLimit: limit },
+    );
+    const first = stubborn.submit();
+    await turns();
+    first.cancel();
+    const after = next.submit();
+    await turns();
+    expect(after.done).toBe(false); // still waiting for the permit the cancelled function holds
+    expect(peak).toBe(1);
+    release.resolve();
+    await expect(after).resolves.toBe('next ran');
+    expect(peak).toBe(1);
+    expect(limit.active).toBe(0);
+  });
+
+  it('the same for an attempt its timeout abandoned: the retry waits for the permit', async () => {
+    vi.useFakeTimers();
+    const limit = new ConcurrencyLimit(1);
+    let running = 0;
+    let peak = 0;
+    const slow = task(
+      async function (this: TaskContext) {
+        peak = Math.max(peak, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 100)); // ignores its signal
+        running -= 1;
+        return this.attempt;
+      },
+      { concurrencyLimit: limit, timeout: 50, retry: { attempts: 2, backoff: 0 } },
+    );
+    const future = slow.submit();
+    await vi.advanceTimersByTimeAsync(400);
+    expect(peak).toBe(1);
+    expect(future.state).toBe('failed'); // both attempts timed out, one after the other
+    expect(limit.active).toBe(0);
+  });
+
+  it('a cancelled group starts no child that was waiting for a permit', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const started: string[] = [];
+    const holder = task(
+      async function (this: TaskContext) {
+        started.push('holder');
+        await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
+      },
+      { concurrencyLimit: limit },
+    );
+    const waiter = task(
+      async () => {
+        started.push('waiter');
+      },
+      { concurrencyLimit: limit },
+    );
+    const error = await taskGroup(async (g) => {
+      g.start(holder);
+      g.start(waiter);
+      await turns(1);
+      throw new Error('body failed');
+    }).catch((e: unknown) => e);
+    expect((error as AggregateError).errors).toEqual([new Error('body failed')]);
+    expect(started).toEqual(['holder']);
+    expect(limit.active).toBe(0);
   });
 });

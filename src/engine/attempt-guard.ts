@@ -51,6 +51,8 @@ export class AttemptGuard {
   private readonly inherited: readonly Hold[];
   /** The parent's hold of this run's own limit, if the run was started inside a task that holds one. */
   private readonly parentHold: Hold | undefined;
+  /** Permits kept by functions the run stopped waiting for (a cancel, a timeout), until each ends. */
+  private readonly abandonedHolds = new Map<RunContext, Hold>();
 
   constructor(
     settings: EngineSettings,
@@ -100,6 +102,25 @@ export class AttemptGuard {
 
   stop(): void {
     this.timeouts?.stop();
+  }
+
+  /**
+   * The run stopped waiting for the slot's attempt while its function still runs: the permit stays with the function
+   * until it ends, so nothing else starts on it meanwhile.
+   */
+  keepPermitUntilEnded(slot: Slot, context: RunContext): void {
+    if (slot.hold === undefined) return;
+    this.abandonedHolds.set(context, slot.hold);
+    slot.hold = undefined;
+  }
+
+  /** A function the run stopped waiting for has ended: the run hears of it, and its permit goes back. */
+  private abandonedEnded(context: RunContext, ok: boolean, valueOrError: unknown): void {
+    this.host.calls.ended(ok, valueOrError, context);
+    const hold = this.abandonedHolds.get(context);
+    if (hold === undefined) return;
+    this.abandonedHolds.delete(context);
+    hold.end();
   }
 
   /** Gives back the permit the slot's attempt took or borrowed. */
@@ -221,7 +242,7 @@ export class AttemptGuard {
     }
     // The run ended, or moved on, while the Observable was subscribed: nobody else will unsubscribe it.
     inner.unsubscribe();
-    host.calls.ended(true, undefined, context);
+    if (context.abandoned) this.abandonedEnded(context, true, undefined);
   }
 
   private call(slot: Slot, context: RunContext): unknown {
@@ -237,9 +258,14 @@ export class AttemptGuard {
   private attemptEnded(slot: Slot, context: RunContext, ok: boolean, valueOrError: unknown): void {
     if (context.abandoned) {
       // The run (or the attempt's timeout) stopped waiting for this function; it has ended now.
-      this.host.calls.ended(ok, valueOrError, context);
+      this.abandonedEnded(context, ok, valueOrError);
       return;
     }
+    this.attemptOver(slot, context, ok, valueOrError);
+  }
+
+  /** The attempt is over (its function ended, or its timeout fired): report the item, or schedule a retry. */
+  private attemptOver(slot: Slot, context: RunContext, ok: boolean, valueOrError: unknown): void {
     if (!this.current(slot, context) || slot.waiting || slot.attemptOver) return;
     slot.attemptOver = true;
     if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
@@ -292,8 +318,11 @@ export class AttemptGuard {
     } catch {
       // The attempt has timed out whatever its teardown does.
     }
-    this.attemptEnded(slot, context, false, error);
-    // A Promise the attempt returned settles later: until then its function runs on.
-    if (inner === undefined) this.host.calls.abandon(context);
+    if (inner === undefined) {
+      // A Promise the attempt returned settles later: until then its function runs on, on its permit.
+      this.keepPermitUntilEnded(slot, context);
+      this.host.calls.abandon(context);
+    }
+    this.attemptOver(slot, context, false, error);
   }
 }

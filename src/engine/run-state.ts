@@ -143,17 +143,19 @@ export abstract class RunState {
       const inFlight = !slot.waiting && !slot.attemptOver;
       slot.attemptOver = false;
       this.guard?.withdraw(slot);
-      if (slot.hold !== undefined) holdingPermits.push(slot);
       slot.item = undefined;
       slot.waiting = false;
       if (inFlight) context.abort(reason);
       const inner = slot.inner;
       slot.inner = undefined;
       if (inFlight && inner === undefined) {
-        // Its Promise (or its function, still on the stack) will settle later: until then it runs on.
+        // Its Promise (or its function, still on the stack) will settle later: until then it runs on, and keeps
+        // the concurrency permit it holds, so a limit of n never has more than n functions running.
         this.calls.abandon(context);
         if (this.guard === undefined) slot.abandoned = context;
+        else this.guard.keepPermitUntilEnded(slot, context);
       }
+      if (slot.hold !== undefined) holdingPermits.push(slot);
       try {
         inner?.unsubscribe();
       } catch {
