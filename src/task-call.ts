@@ -57,7 +57,7 @@ export function subscribeCall(
     start(args);
     return;
   }
-  const waiting = resolveDependencies(args, waitFor, start, (error) => subscriber.error(error));
+  const waiting = resolveDependencies(args, waitFor, start, (error) => subscriber.error(error), calls);
   subscriber.add(() => {
     waiting.unsubscribe();
     if (!started) calls.close();

@@ -63,6 +63,11 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
     return this.settled.then(onFulfilled, onRejected);
   }
 
+  /** An execution whose task functions `calls` follows: a dependency's, run for its dependent. @internal */
+  trackedBy(calls: FunctionTracker): Observable<T> {
+    return new Observable<T>((subscriber) => this.execute(subscriber, calls));
+  }
+
   /** As `Promise.prototype.catch`: awaits the run (starting it if need be) and handles its failure. */
   catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
     return this.then(undefined, onRejected);

@@ -448,3 +448,42 @@ describe('a permit stays with a function until it has ended (outside review of i
     expect(limit.active).toBe(0);
   });
 });
+
+describe('a lazy run passed as an argument is part of its dependent (outside review of issue 14)', () => {
+  it('disposing the dependent, or settling its group, waits for the dependency’s function too', async () => {
+    const release = deferred();
+    let dependencyRunning = false;
+    const slowDependency = task(async () => {
+      dependencyRunning = true;
+      await release.promise; // ignores its signal
+      dependencyRunning = false;
+      return 1;
+    });
+    const use = task(async (x: number) => x + 1);
+
+    const run = use(slowDependency() as never);
+    run.then(undefined, () => {});
+    await turns();
+    const disposed = watch(run[Symbol.asyncDispose]());
+    const future = use.submit(slowDependency() as never);
+    await turns();
+    const futureDisposed = watch(future[Symbol.asyncDispose]());
+    const failing = task(async () => {
+      throw new Error('root cause');
+    });
+    const group = watch(
+      taskGroup(async (g) => {
+        g.start(use, slowDependency() as never);
+        g.start(failing);
+      }),
+    );
+    await turns();
+    expect(dependencyRunning).toBe(true);
+    expect([disposed.settled, futureDisposed.settled, group.settled]).toEqual([false, false, false]);
+    release.resolve();
+    await turns();
+    expect(dependencyRunning).toBe(false);
+    expect([disposed.settled, futureDisposed.settled, group.settled]).toEqual([true, true, true]);
+    expect((group.error as AggregateError).errors).toEqual([new Error('root cause')]);
+  });
+});

@@ -3,6 +3,7 @@ import type { EventStream, RunEvent } from '../events.js';
 import type { Hold } from '../policies/limit-scope.js';
 import type { Policies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
+import type { FunctionTracker } from './function-tracker.js';
 
 /**
  * How a run ended: `'completed'` (every item ran), `'timed_out'` (its deadline passed), `'aborted'` (`maxErrors`
@@ -73,5 +74,11 @@ export interface EngineSettings {
 /** How the engine waits for the futures and runs an item's arguments hold. @internal */
 export interface DependencyResolver {
   needs(item: object): boolean;
-  resolve(item: unknown, ready: (item: unknown) => void, fail: (error: unknown) => void): Unsubscribable;
+  /** `calls` follows the functions of the lazy runs it starts, as the run's own. */
+  resolve(
+    item: unknown,
+    ready: (item: unknown) => void,
+    fail: (error: unknown) => void,
+    calls: FunctionTracker,
+  ): Unsubscribable;
 }

@@ -224,7 +224,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       Promise.resolve(item).then(resumeReady, resumeFailed);
       return;
     }
-    const waiting = this.settings.dependencies?.resolve(item, resumeReady, resumeFailed);
+    const waiting = this.settings.dependencies?.resolve(item, resumeReady, resumeFailed, this.calls);
     if (slot.context === context && slot.waiting) slot.inner = waiting;
   }
 

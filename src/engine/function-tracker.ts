@@ -60,6 +60,14 @@ export class FunctionTracker {
     else (this.idleCallbacks ??= []).push(callback);
   }
 
+  /**
+   * The tracker for a lazy run passed as an argument (a dependency): what its functions are left running counts as
+   * this execution's, and only this execution closes.
+   */
+  forDependency(): FunctionTracker {
+    return new DependencyTracker(this);
+  }
+
   private isCancellation(error: unknown, context: RunContext): boolean {
     if (context.timedOut || error === this.stopReason || error === context.abortReason) return true;
     return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
@@ -69,5 +77,28 @@ export class FunctionTracker {
     const callbacks = this.idleCallbacks;
     this.idleCallbacks = undefined;
     if (callbacks !== undefined) for (const callback of callbacks) callback();
+  }
+}
+
+/** A dependency's view of its dependent's tracker; see `FunctionTracker.forDependency`. */
+class DependencyTracker extends FunctionTracker {
+  constructor(private readonly owner: FunctionTracker) {
+    super();
+  }
+
+  override abandon(context: RunContext): void {
+    this.owner.abandon(context);
+  }
+
+  override ended(ok: boolean, valueOrError: unknown, context: RunContext): void {
+    this.owner.ended(ok, valueOrError, context);
+  }
+
+  override close(): void {
+    // The dependent execution closes the tracker, once it is over itself.
+  }
+
+  override forDependency(): FunctionTracker {
+    return this;
   }
 }

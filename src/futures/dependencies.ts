@@ -1,4 +1,5 @@
 import type { Unsubscribable } from 'rxjs';
+import type { FunctionTracker } from '../engine/function-tracker.js';
 import { UpstreamError } from '../errors.js';
 import { Queue } from '../queue.js';
 import { TaskRun } from '../task-run.js';
@@ -65,12 +66,13 @@ export function itemDependencies(spread: boolean) {
   return {
     needs: (item: object) =>
       spread ? Array.isArray(item) && item.some(isDependencyArgument) : isDependencyArgument(item),
-    resolve: (item: unknown, ready: (item: unknown) => void, fail: (error: unknown) => void) =>
+    resolve: (item: unknown, ready: (item: unknown) => void, fail: (error: unknown) => void, calls: FunctionTracker) =>
       resolveDependencies(
         spread ? (item as unknown[]) : [item],
         [],
         (resolved) => ready(spread ? resolved : resolved[0]),
         fail,
+        calls,
       ),
   };
 }
@@ -98,6 +100,7 @@ export function resolveDependencies(
   waitFor: readonly unknown[],
   ready: (args: unknown[]) => void,
   fail: (error: unknown) => void,
+  calls: FunctionTracker | undefined,
 ): Unsubscribable {
   const outcomes = new Map<Dependency, { ok: boolean; value: unknown }>();
   const pending: Dependency[] = [];
@@ -149,8 +152,10 @@ export function resolveDependencies(
     const controller = new AbortController();
     runs.push(controller);
     // Running a TaskRun subscribes its own TaskRun arguments in turn: taken in turn, not nested, at any depth.
+    // Its functions count as the dependent call's: whoever waits for that call to end waits for them too.
+    const execution = calls === undefined ? dependency : dependency.trackedBy(calls.forDependency());
     inTurn(() => {
-      if (!stopped) onSettled(dependency, lastValue(dependency, { signal: controller.signal }));
+      if (!stopped) onSettled(dependency, lastValue(execution, { signal: controller.signal }));
     });
   }
   return { unsubscribe: stop };
