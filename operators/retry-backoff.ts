@@ -74,7 +74,9 @@ export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOper
           next: (value) => subscriber.next(value),
           error: (error: unknown) => {
             // The hooks are user code: they may end the subscription, and then no attempt follows.
-            const decision = policy.decide(error, upstream.attempt as number);
+            const decision = policy.decide(error, upstream.attempt as number, (hookError) =>
+              subscriber.error(hookError),
+            );
             if (subscriber.closed) return;
             if (decision.retry) backoff = scheduleAfter(scheduler, decision.delayMs, subscribeAttempt);
             else subscriber.error(decision.error);

@@ -1,4 +1,5 @@
 import { Observable, type Observer, Subscriber, Subscription } from 'rxjs';
+import { watchCallbackResult } from './callback-result.js';
 
 /**
  * What every event carries.
@@ -93,9 +94,12 @@ export class EventStream extends Observable<RunEvent> {
     return new Subscription(this.listen(next));
   }
 
-  /** Delivers to every listener; the first error a listener throws is rethrown once all have had the event. */
-  emit(event: RunEvent): void {
-    deliver(this.listeners, event);
+  /**
+   * Delivers to every listener; the first error a listener throws is rethrown once all have had the event, and a
+   * Promise an async listener returns that rejects goes to `onAsyncError`.
+   */
+  emit(event: RunEvent, onAsyncError: (error: unknown) => void = ignore): void {
+    deliver(this.listeners, event, onAsyncError);
   }
 
   private listen(listener: (event: RunEvent) => void): () => void {
@@ -141,30 +145,48 @@ export const events$: Observable<RunEvent> = hub;
 
 /** Where a run's events go: the global stream, its own subject, its `onEvent` callback. @internal */
 export class EventTargets {
-  private constructor(private readonly listeners: readonly ((event: RunEvent) => void)[]) {}
+  /**
+   * Where a Promise an async listener returned goes when it rejects, long after `emit`: the run fails with it while
+   * it still runs (set by the run), else it is ignored. Never an unhandled rejection.
+   */
+  onAsyncError: (error: unknown) => void = ignore;
+  private readonly asyncFailed = (error: unknown) => this.onAsyncError(error);
+  private readonly listeners: ((event: RunEvent) => unknown)[] = [];
+
+  private constructor(run: EventStream | undefined, onEvent: ((event: RunEvent) => void) | undefined) {
+    if (hub.observed) this.listeners.push((event) => hub.emit(event, this.asyncFailed));
+    if (run?.observed === true) this.listeners.push((event) => run.emit(event, this.asyncFailed));
+    if (onEvent !== undefined) this.listeners.push(onEvent);
+  }
 
   /** The targets of a run, or `undefined` when nobody listens (so the run reports nothing at all). */
   static of(run: EventStream | undefined, onEvent: ((event: RunEvent) => void) | undefined): EventTargets | undefined {
-    const listeners: ((event: RunEvent) => void)[] = [];
-    if (hub.observed) listeners.push((event) => hub.emit(event));
-    if (run?.observed === true) listeners.push((event) => run.emit(event));
-    if (onEvent !== undefined) listeners.push(onEvent);
-    return listeners.length === 0 ? undefined : new EventTargets(listeners);
+    const nobody = !hub.observed && run?.observed !== true && onEvent === undefined;
+    return nobody ? undefined : new EventTargets(run, onEvent);
   }
 
   /** Delivers to every target; the first error a listener throws is rethrown once all have had the event. */
   emit(event: RunEvent): void {
-    deliver(this.listeners, event);
+    deliver(this.listeners, event, this.asyncFailed);
   }
 }
 
-/** Calls every listener with the event; the first error one throws is rethrown once all have had it. */
-function deliver(listeners: readonly ((event: RunEvent) => void)[], event: RunEvent): void {
+const ignore = () => {};
+
+/**
+ * Calls every listener with the event; the first error one throws is rethrown once all have had it, and a Promise one
+ * returns is watched for a rejection.
+ */
+function deliver(
+  listeners: readonly ((event: RunEvent) => unknown)[],
+  event: RunEvent,
+  onAsyncError: (error: unknown) => void,
+): void {
   let failed = false;
   let failure: unknown;
   for (let i = 0; i < listeners.length; i++) {
     try {
-      listeners[i](event);
+      watchCallbackResult(listeners[i](event), onAsyncError);
     } catch (error) {
       if (!failed) failure = error;
       failed = true;

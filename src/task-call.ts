@@ -127,6 +127,8 @@ function subscribeDirectCall(
   const targets = EventTargets.of(undefined, definition.options.onEvent);
   let reporter: CallReporter | undefined;
   if (targets !== undefined) {
+    // An async listener that rejects later fails the call if it is still going.
+    targets.onAsyncError = (error) => subscriber.error(error);
     // A throw here (a `runName` function, a listener) errors the subscriber before the function runs.
     reporter = new CallReporter(targets, definition, args, attempt);
     reporter.step('queued');

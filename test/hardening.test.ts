@@ -857,3 +857,80 @@ describe('gather cancels a parallel map it gives up on (issue 14, item 5)', () =
     expect(started.length).toBe(after);
   });
 });
+
+describe('async callbacks never leave a rejection unhandled (outside review of issue 14)', () => {
+  it('an async onRetry, onEvent, events$ listener or onProgress that rejects fails the run with its error', async () => {
+    const flaky = async () => {
+      throw new Error('flaky');
+    };
+    const onRetry = parallelMap(flaky, [1], {
+      retry: {
+        attempts: 3,
+        backoff: 5,
+        onRetry: async () => {
+          throw new Error('async onRetry rejected');
+        },
+      },
+    });
+    await expect(onRetry).rejects.toThrow('async onRetry rejected');
+
+    const slow = (x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 5));
+    const onEvent = parallelMap(slow, [1, 2], {
+      onEvent: async () => {
+        throw new Error('async onEvent rejected');
+      },
+    });
+    await expect(onEvent).rejects.toThrow('async onEvent rejected');
+
+    const subscription = events$.subscribe(async () => {
+      throw new Error('async listener rejected');
+    });
+    try {
+      await expect(parallelMap(slow, [1, 2])).rejects.toThrow('async listener rejected');
+    } finally {
+      subscription.unsubscribe();
+    }
+
+    const onProgress = parallelMap(slow, [1, 2], {
+      onProgress: async () => {
+        throw new Error('async onProgress rejected');
+      },
+    });
+    await expect(onProgress).rejects.toThrow('async onProgress rejected');
+
+    const call = task(slow, {
+      onEvent: async () => {
+        throw new Error('async onEvent of a call rejected');
+      },
+    });
+    await expect(call(1)).rejects.toThrow('async onEvent of a call rejected');
+  });
+
+  it('one that rejects after the run has ended is ignored, not left unhandled', async () => {
+    let rejectLate = (_: Error) => {};
+    const late = new Promise<void>((_, reject) => (rejectLate = reject));
+    const result = await parallelMap(async (x: number) => x, [1], { onEvent: () => late });
+    expect(result.values()).toEqual([1]);
+    rejectLate(new Error('too late'));
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
+  it('a retryIf or retryAfter that answers with a Promise, or retryAfter with a wait that is not one, is a clear error', async () => {
+    const flaky = async () => {
+      throw new Error('flaky');
+    };
+    const asyncRetryIf = await parallelMap(flaky, [1], { retry: { attempts: 3, retryIf: (async () => false) as never } });
+    expect(asyncRetryIf.failures()[0].error).toBeInstanceOf(TypeError);
+    expect(String(asyncRetryIf.failures()[0].error)).toMatch(/retryIf.*synchronously/);
+    expect(asyncRetryIf.failures()[0].attempts).toBe(1);
+    for (const [wait, type] of [
+      [Number.NaN, RangeError],
+      [-5, RangeError],
+      [Number.POSITIVE_INFINITY, RangeError],
+      ['x', TypeError],
+    ] as const) {
+      const result = await parallelMap(flaky, [1], { retry: { attempts: 3, retryAfter: () => wait as never } });
+      expect(result.failures()[0].error).toBeInstanceOf(type);
+    }
+  });
+});

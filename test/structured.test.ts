@@ -117,7 +117,10 @@ describe('taskGroup waits for its children to end, not only to be cancelled', ()
     }).catch((e: unknown) => e)) as AggregateError;
     expect(error.errors[0]).toEqual(new Error('root cause'));
     expect(error.errors).toHaveLength(2);
-    expect((error.errors[1] as AggregateError).errors).toEqual([new Error('inner rollback failed')]);
+    // The inner group was cancelled from outside: that reason is its first error, its child's rollback after it.
+    const [cancelled, rollbackFailed] = (error.errors[1] as AggregateError).errors;
+    expect(cancelled).toMatchObject({ name: 'AbortError' });
+    expect(rollbackFailed).toEqual(new Error('inner rollback failed'));
   });
 
   it('does not report the same failure twice when the body rethrows a child’s error', async () => {
@@ -485,5 +488,107 @@ describe('a lazy run passed as an argument is part of its dependent (outside rev
     expect(dependencyRunning).toBe(false);
     expect([disposed.settled, futureDisposed.settled, group.settled]).toEqual([true, true, true]);
     expect((group.error as AggregateError).errors).toEqual([new Error('root cause')]);
+  });
+});
+
+describe('how a task group settles (outside review of issue 14)', () => {
+  const failing = task(async () => {
+    await Promise.resolve();
+    throw new Error('root cause');
+  });
+  const obedient = task(async function (this: TaskContext) {
+    await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
+  });
+
+  it('a body that awaits a sibling cancelled by the failure reports the root cause only', async () => {
+    const awaitsOne = await taskGroup(async (g) => {
+      g.start(failing);
+      return await g.start(obedient);
+    }).catch((e: AggregateError) => e.errors);
+    expect(awaitsOne).toEqual([new Error('root cause')]);
+    const awaitsAll = await taskGroup(async (g) => Promise.all([g.start(obedient), g.start(failing)])).catch(
+      (e: AggregateError) => e.errors,
+    );
+    expect(awaitsAll).toEqual([new Error('root cause')]);
+  });
+
+  it('an AbortError of its own, before anything cancels, is a failure', async () => {
+    const aborts = task(async () => {
+      throw new DOMException('the user’s own fetch was aborted', 'AbortError');
+    });
+    const errors = (await taskGroup(async (g) => void g.start(aborts)).catch(
+      (e: AggregateError) => e.errors,
+    )) as unknown[];
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ name: 'AbortError' });
+  });
+
+  it('cancelled by its signal it rejects with the reason, whether the signal aborted before or during the run', async () => {
+    const reason = new Error('stop');
+    const before = AbortSignal.abort(reason);
+    const body = vi.fn();
+    await expect(taskGroup(body, { signal: before })).rejects.toBe(reason);
+    expect(body).not.toHaveBeenCalled();
+
+    const during = new AbortController();
+    const pending = taskGroup(
+      async (g) => {
+        await g.start(obedient);
+      },
+      { signal: during.signal },
+    );
+    await turns(1);
+    during.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+
+    const block = new AbortController();
+    const disposed = (async () => {
+      await using g = taskGroup({ signal: block.signal });
+      g.start(obedient).catch(() => {});
+      block.abort(reason);
+    })();
+    await expect(disposed).rejects.toBe(reason);
+  });
+
+  it('cancelled by its signal with a child failing as it stops: the reason first, then the failure', async () => {
+    const reason = new Error('stop');
+    const controller = new AbortController();
+    const withRollback = task(async function (this: TaskContext) {
+      await new Promise((resolve) => this.signal.addEventListener('abort', resolve));
+      throw new Error('rollback failed');
+    });
+    const pending = taskGroup(async (g) => void g.start(withRollback), { signal: controller.signal });
+    await turns(1);
+    controller.abort(reason);
+    const errors = await pending.catch((e: AggregateError) => e.errors);
+    expect(errors).toEqual([reason, new Error('rollback failed')]);
+  });
+
+  it('a group made in a group’s body or in a child’s function is nested: cancelling the outer one reaches it', async () => {
+    const innerSignals: AbortSignal[] = [];
+    const watcher = task(async function (this: TaskContext) {
+      innerSignals.push(this.signal);
+      await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
+    });
+    const parentOfGroup = task(async () => taskGroup(async (inner) => void inner.start(watcher)));
+    const error = await taskGroup(async (g) => {
+      g.start(parentOfGroup);
+      g.start(failing);
+      await taskGroup(async (inner) => void inner.start(watcher));
+    }).catch((e: AggregateError) => e.errors);
+    expect(error).toEqual([new Error('root cause')]);
+    expect(innerSignals).toHaveLength(2);
+    expect(innerSignals.every((signal) => signal.aborted)).toBe(true);
+  });
+
+  it('its futures are a copy: changing the list does not change the group', async () => {
+    const double = task(async (x: number) => x * 2);
+    const result = await taskGroup(async (g) => {
+      const future = g.start(double, 2);
+      (g.futures as TaskFuture<unknown>[]).push('junk' as never);
+      expect(g.futures).toEqual([future]);
+      return future;
+    });
+    expect(result).toBe(4);
   });
 });

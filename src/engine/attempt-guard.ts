@@ -24,6 +24,8 @@ export interface GuardHost {
   streamValue(value: unknown): void;
   /** True when the sink streams an Observable task's values as they come. */
   readonly streamsValues: boolean;
+  /** User code of the run failed (an async hook rejected): the run fails with it while it still runs. */
+  userFailed(error: unknown): false;
   /** Both report to listeners, and return false when that ended the run. */
   attemptStarted(slot: Slot, context: RunContext): boolean;
   attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): boolean;
@@ -51,6 +53,8 @@ export class AttemptGuard {
   private readonly inherited: readonly Hold[];
   /** The parent's hold of this run's own limit, if the run was started inside a task that holds one. */
   private readonly parentHold: Hold | undefined;
+  /** An async retry hook rejected later: the run fails with it, as with any user code of the run. */
+  private readonly hookRejected = (error: unknown) => this.host.userFailed(error);
   /** Permits kept by functions the run stopped waiting for (a cancel, a timeout), until each ends. */
   private readonly abandonedHolds = new Map<RunContext, Hold>();
 
@@ -281,7 +285,7 @@ export class AttemptGuard {
       return;
     }
     // The retry hooks are user code: they may cancel the run, or throw (which ends the retries with that error).
-    const decision = retry.decide(valueOrError, context.attempt);
+    const decision = retry.decide(valueOrError, context.attempt, this.hookRejected);
     if (!this.current(slot, context)) return;
     if (decision.serverWaitMs !== undefined) this.policies.limiter?.pause(decision.serverWaitMs);
     if (!decision.retry) {

@@ -1,6 +1,7 @@
+import { captureContext } from '../async-context.js';
+import { watchCallbackResult } from '../callback-result.js';
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
-import { captureContext } from '../policies/limit-scope.js';
 import { hasPolicies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
 import { isPromiseLike } from '../task-output.js';
@@ -302,7 +303,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     if (onProgress !== undefined || this.reporter !== undefined) {
       const total = this.source.size ?? this.admitted + this.source.remaining();
       try {
-        onProgress?.(this.settled, total);
+        watchCallbackResult(onProgress?.(this.settled, total), this.asyncUserFailed);
         if (!this.ended) this.reporter?.progress(this.settled, total);
       } catch (error) {
         this.userFailed(error);

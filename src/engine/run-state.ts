@@ -47,6 +47,7 @@ export abstract class RunState {
     this.indexed = settings.indexed;
     this.clock = new BatchClock(settings.scheduler, settings.batchedClock);
     const targets = EventTargets.of(settings.runEvents?.subject, settings.onEvent);
+    if (targets !== undefined) targets.onAsyncError = this.asyncUserFailed;
     this.reporter = targets === undefined ? undefined : new RunReporter(targets, settings.name, settings.scheduler);
   }
 
@@ -68,6 +69,11 @@ export abstract class RunState {
     this.stopInFlight(reason, undefined);
     this.release();
   }
+
+  /** The same door for an async callback of the run whose Promise rejected later: fails the run if it still runs. */
+  protected readonly asyncUserFailed = (error: unknown) => {
+    this.userFailed(error);
+  };
 
   /**
    * The one door for user code that belongs to the run rather than to an item: call it with what the code threw.

@@ -1,3 +1,4 @@
+import { contextStorage } from '../async-context.js';
 import { cancellationReason } from '../errors.js';
 import type { SubmitArguments, Task } from '../task.js';
 import { definitionOf } from '../task-definition.js';
@@ -22,8 +23,8 @@ export interface TaskGroupOptions {
 
 /**
  * A task group: start children with it; the group waits for every one of them. A body gets one from
- * `taskGroup(body)`; `taskGroup()` makes one for `await using`, which at the end of its block cancels the children
- * still running and waits for them, as the body form does when its body returns.
+ * `taskGroup(body)`, and the group waits for its children to finish after the body returns. `taskGroup()` makes one
+ * for `await using`, which at the end of its block cancels the children still running and waits for them to end.
  *
  * @example
  * ```ts
@@ -52,8 +53,12 @@ export interface TaskGroup {
  * and the group settles only when every child's function has returned or thrown, never while one still runs. The
  * first failure (of a child, or of the body itself) cancels every other child, aborting their signals, and the group
  * rejects with an `AggregateError`: the failure that started it first, then any error a child raised while it was
- * being cancelled (a failed rollback). A child that obeys its signal by rejecting with an `AbortError` (or with its
- * signal's reason) has not failed. Otherwise the group resolves to what the body returns.
+ * being cancelled (a failed rollback). Once the group is cancelling, a child or a body that obeys by rejecting with an
+ * `AbortError` (or with its signal's reason) has not failed. Otherwise the group resolves to what the body returns.
+ *
+ * Cancelled from outside (its `signal`, or the group it is nested in), the group rejects with that reason, or, when
+ * children failed as they were cancelled, with an `AggregateError` whose first error is that reason. A group made in
+ * a group's body, or in a child's function, is nested in that group: cancelling the outer one cancels it.
  *
  * Without a body, `taskGroup()` returns the group for `await using`: at the end of the block the children still
  * running are cancelled and waited for, and failures reject as above.
@@ -100,40 +105,66 @@ function checkOptions(options: TaskGroupOptions | undefined): AbortSignal | unde
   return checked?.signal;
 }
 
+/** The group whose body (or whose child's function) is running now: a group made there is nested in it. */
+const enclosingGroup = contextStorage<AbortSignal>();
+
 async function runBody<R>(
   body: (group: TaskGroup) => R | PromiseLike<R>,
   signal: AbortSignal | undefined,
 ): Promise<Awaited<R>> {
   const group = new Group(signal);
   let result: Awaited<R> | undefined;
-  try {
-    if (signal?.aborted) throw signal.reason;
-    result = await body(group);
-  } catch (error) {
-    group.fail(error);
+  if (!group.signal.aborted) {
+    try {
+      // Children started here, and groups made in the body or in those children, are nested in this group.
+      result = await (enclosingGroup === undefined ? body(group) : enclosingGroup.run(group.signal, () => body(group)));
+    } catch (error) {
+      group.fail(error);
+    }
   }
   const failures = await group.ended();
-  if (failures.length > 0) throw new AggregateError(failures, `taskGroup: ${failures.length} failed`);
-  if (group.signal.aborted) throw group.signal.reason;
+  group.throwOutcome(failures);
   return result as Awaited<R>;
 }
 
+const isAbortError = (error: unknown) =>
+  typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+
 /** One task group: its children, its failures in the order they came, and the wait for every child's end. */
 class Group implements TaskGroup {
-  readonly futures: TaskFuture<unknown>[] = [];
+  private readonly children: TaskFuture<unknown>[] = [];
   private readonly controller = new AbortController();
   private readonly failures: unknown[] = [];
   private closed = false;
+  /** Set when its own signal, or the group it is nested in, cancelled it: the reason is then its root cause. */
+  private cancelledFrom: { reason: unknown } | undefined = undefined;
   private ending: Promise<unknown[]> | undefined = undefined;
-  private readonly onParentAbort = () => this.cancelAll(this.parentSignal?.reason);
+  private readonly parents: AbortSignal[];
+  private readonly onParentAbort = (event: Event) => {
+    if (this.closed) return;
+    const reason = (event.target as AbortSignal).reason;
+    // The root cause, unless the group was already cancelling for one of its own.
+    if (!this.controller.signal.aborted) this.cancelledFrom = { reason };
+    this.cancelAll(reason);
+  };
 
-  constructor(private readonly parentSignal: AbortSignal | undefined) {
-    if (parentSignal?.aborted) this.controller.abort(parentSignal.reason);
-    else parentSignal?.addEventListener('abort', this.onParentAbort, { once: true });
+  constructor(signal: AbortSignal | undefined) {
+    const enclosing = enclosingGroup?.getStore();
+    this.parents = [signal, enclosing].filter((parent): parent is AbortSignal => parent !== undefined);
+    for (const parent of this.parents) {
+      if (parent.aborted) {
+        this.cancelledFrom ??= { reason: parent.reason };
+        this.controller.abort(parent.reason);
+      } else parent.addEventListener('abort', this.onParentAbort, { once: true });
+    }
   }
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  get futures(): readonly TaskFuture<unknown>[] {
+    return [...this.children];
   }
 
   start<A extends unknown[], R>(childTask: Task<A, R>, ...args: SubmitArguments<A>): TaskFuture<R> {
@@ -145,7 +176,7 @@ class Group implements TaskGroup {
     if (this.closed) throw new Error('taskGroup: the group is closed; start children inside its body or block');
     if (this.controller.signal.aborted) throw this.controller.signal.reason;
     const future = childTask.submit(...args);
-    this.futures.push(future);
+    this.children.push(future);
     // Heard as the child fails, before anyone awaiting it: the first failure is the root cause.
     future.onDone(() => {
       if (future.state === 'failed') this.fail(future.error, `Cancelled: ${future.runName} failed`);
@@ -153,17 +184,34 @@ class Group implements TaskGroup {
     return future;
   }
 
-  /** Records a failure and cancels every child. */
+  /**
+   * Records a failure and cancels every child. Once the group is cancelling, a cancellation coming back out of a
+   * child or the body (an AbortError, or the group's own reason) is how it obeyed: not a failure.
+   */
   fail(error: unknown, message = 'Cancelled: the task group failed'): void {
+    const signal = this.controller.signal;
+    if (signal.aborted && (error === signal.reason || isAbortError(error))) return;
     this.record(error);
     this.cancelAll(cancellationReason(message));
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     if (!this.closed) this.cancelAll(cancellationReason('Cancelled: the task group was disposed'));
-    return this.ended().then((failures) => {
-      if (failures.length > 0) throw new AggregateError(failures, `taskGroup: ${failures.length} failed`);
-    });
+    return this.ended().then((failures) => this.throwOutcome(failures));
+  }
+
+  /**
+   * Rejects as the group must, once ended: with an AggregateError of the failures (what cancelled the group from
+   * outside first, when something did), or with the bare reason its signal (or the group it is nested in) cancelled
+   * it with.
+   */
+  throwOutcome(failures: readonly unknown[]): void {
+    const from = this.cancelledFrom;
+    if (failures.length > 0) {
+      const errors = from === undefined ? failures : [from.reason, ...failures];
+      throw new AggregateError(errors, `taskGroup: ${failures.length} failed`);
+    }
+    if (from !== undefined) throw from.reason;
   }
 
   /**
@@ -177,12 +225,12 @@ class Group implements TaskGroup {
   }
 
   private async waitForChildren(): Promise<unknown[]> {
-    const children = this.futures;
+    const children = this.children;
     for (let waited = 0; waited < children.length; waited = children.length) {
       await Promise.all(children.slice(waited).map((child) => child.wait()));
     }
     this.closed = true;
-    this.parentSignal?.removeEventListener('abort', this.onParentAbort);
+    for (const parent of this.parents) parent.removeEventListener('abort', this.onParentAbort);
     const late = await Promise.all(
       children.map((child) => new Promise<readonly unknown[]>((resolve) => child.onEnded(resolve))),
     );
@@ -196,6 +244,6 @@ class Group implements TaskGroup {
 
   private cancelAll(reason: unknown): void {
     if (!this.controller.signal.aborted) this.controller.abort(reason);
-    for (const child of this.futures) child.cancel();
+    for (const child of this.children) child.cancel();
   }
 }

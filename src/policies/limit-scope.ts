@@ -1,3 +1,4 @@
+import { contextStorage } from '../async-context.js';
 import { Queue } from '../queue.js';
 import type { ConcurrencyLimit } from './concurrency-limit.js';
 import { Waiter } from './waiter.js';
@@ -92,18 +93,7 @@ export class Hold {
 
 type Holds = readonly Hold[];
 
-interface Storage {
-  getStore(): Holds | undefined;
-  run<R>(store: Holds, fn: () => R): R;
-}
-
-interface AsyncHooks {
-  AsyncLocalStorage: { new (): Storage; snapshot?(): <R>(fn: () => R) => R };
-}
-
-const nodeProcess = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-const asyncHooks = nodeProcess?.getBuiltinModule?.('node:async_hooks') as AsyncHooks | undefined;
-const storage: Storage | undefined = asyncHooks ? new asyncHooks.AsyncLocalStorage() : undefined;
+const storage = contextStorage<Holds>();
 let heldNow: Holds | undefined;
 
 /** The holds of the code running now that are still in force. */
@@ -131,17 +121,4 @@ export function runHolding<R>(holds: Holds, fn: () => R): R {
   } finally {
     heldNow = previous;
   }
-}
-
-/**
- * The async context of the code running now, to run a continuation in later: a task that waited for a permit, a
- * token, a backoff or a dependency goes on in its caller's context (its AsyncLocalStorage values), not in the context
- * of whatever released it. Where there is no AsyncLocalStorage, continuations run as they are.
- */
-export function captureContext(): <R>(fn: () => R) => R {
-  return asyncHooks?.AsyncLocalStorage.snapshot?.() ?? runAsIs;
-}
-
-function runAsIs<R>(fn: () => R): R {
-  return fn();
 }

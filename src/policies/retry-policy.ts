@@ -1,3 +1,4 @@
+import { assertSynchronousResult, watchCallbackResult } from '../callback-result.js';
 import { isCancellation, NonRetryableError } from '../errors.js';
 import {
   assertDuration,
@@ -117,7 +118,10 @@ export class RetryPolicy {
   private readonly jitter: Jitter;
   private readonly options: RetryOptions;
 
-  constructor(where: string, options: RetryOptions) {
+  constructor(
+    private readonly where: string,
+    options: RetryOptions,
+  ) {
     const checked = assertOptions<RetryOptions>(where, options, RETRY_OPTIONS) ?? {};
     assertPositiveInteger(where, 'retry.attempts', checked.attempts, false);
     assertNonNegative(where, 'retry.backoff', checked.backoff);
@@ -150,9 +154,10 @@ export class RetryPolicy {
 
   /**
    * Decides what follows a failed attempt. A throwing `retryIf`, `retryAfter` or `onRetry` ends the retries with its
-   * own error.
+   * own error, and so does a `retryIf` or `retryAfter` that answers with a Promise or a wait that is not one. An async
+   * `onRetry` is not waited for; its rejection goes to `onAsyncError`.
    */
-  decide(error: unknown, attempt: number): RetryDecision {
+  decide(error: unknown, attempt: number, onAsyncError: (error: unknown) => void = ignore): RetryDecision {
     let serverWaitMs: number | undefined;
     try {
       serverWaitMs = this.serverWait(error);
@@ -160,20 +165,38 @@ export class RetryPolicy {
         attempt < this.attempts &&
         !(error instanceof NonRetryableError) &&
         !isCancellation(error) &&
-        (this.options.retryIf === undefined || this.options.retryIf(error, attempt));
+        (this.options.retryIf === undefined || this.retryIf(error, attempt));
       if (!retryable) return { retry: false, error, serverWaitMs };
       const delayMs = serverWaitMs ?? this.backoffDelay(attempt);
-      this.options.onRetry?.({ error, attempt, delayMs });
+      watchCallbackResult(this.options.onRetry?.({ error, attempt, delayMs }), onAsyncError);
       return { retry: true, delayMs, serverWaitMs };
     } catch (callbackError) {
       return { retry: false, error: callbackError, serverWaitMs };
     }
   }
 
-  /** The server's wait for this error, when `retryAfter` gives a usable one. */
+  private retryIf(error: unknown, attempt: number): boolean {
+    const answer = this.options.retryIf?.(error, attempt);
+    assertSynchronousResult(this.where, 'retry.retryIf', answer);
+    return Boolean(answer);
+  }
+
+  /** The server's wait for this error, when `retryAfter` gives one: a finite number of ms ≥ 0, or `undefined`. */
   serverWait(error: unknown): number | undefined {
     const wait = this.options.retryAfter?.(error);
-    return typeof wait === 'number' && Number.isFinite(wait) && wait >= 0 ? wait : undefined;
+    assertSynchronousResult(this.where, 'retry.retryAfter', wait);
+    if (wait === undefined || wait === null) return undefined;
+    if (typeof wait !== 'number') {
+      throw new TypeError(
+        `${this.where}: \`retry.retryAfter\` must return a number of ms or undefined, got ${describe(wait)}`,
+      );
+    }
+    if (!(wait >= 0) || !Number.isFinite(wait)) {
+      throw new RangeError(
+        `${this.where}: \`retry.retryAfter\` must return a finite number of ms ≥ 0, got ${String(wait)}`,
+      );
+    }
+    return wait;
   }
 
   /** The backoff before the attempt after `attempt`: `backoff × factor^(attempt−1)`, capped, then jittered. */
@@ -186,6 +209,8 @@ export class RetryPolicy {
     return Math.min(base * (1 - jitter + 2 * jitter * Math.random()), this.maxDelay);
   }
 }
+
+const ignore = () => {};
 
 /**
  * Reads an HTTP `Retry-After` header in either of its forms, a number of seconds (`"120"`) or an HTTP date
