@@ -3,6 +3,7 @@ import { dispatchOutput } from './dispatch.js';
 import { cancellationReason } from './errors.js';
 import { ParallelRun } from './parallel-run.js';
 import { isObservableLike, isPromiseLike, type TaskResult } from './task-output.js';
+import { TaskRun } from './task-run.js';
 import { assertBoolean, assertOptions, assertSignal, describe } from './validate.js';
 
 /**
@@ -34,10 +35,10 @@ export interface GatherOptions {
   /**
    * When true, a failure takes its place in the result array instead of rejecting, as in `asyncio.gather(...,
    * return_exceptions=True)`; a thrown non-Error is wrapped in an `Error` whose `cause` is the thrown value.
-   * Default `false`: the first failure rejects and cancels the rest.
+   * Default `false`: the first failure rejects and cancels the runs gather started.
    */
   returnErrors?: boolean;
-  /** Cancels every run and rejects with the signal's reason when it aborts. */
+  /** Cancels the runs gather started (as a failure does) and rejects with the signal's reason when it aborts. */
   signal?: AbortSignal;
 }
 
@@ -72,9 +73,11 @@ export type GatherSettled<T extends readonly unknown[]> = { -readonly [K in keyo
  * Runs every argument at once and resolves their values in argument order: `asyncio.gather` for TaskRuns,
  * Observables and Promises.
  *
- * The first failure rejects with its error and cancels the others (unsubscribing a TaskRun aborts its task's signal;
- * a Promise cannot be cancelled and is left to settle, its outcome ignored). With `{ returnErrors: true }` every run
- * finishes and each failure stands in the array in its place.
+ * The first failure rejects with its error and cancels the others: a TaskRun or parallel map that gather started,
+ * and every Observable it subscribed (a task's signal is aborted). A TaskRun or map is awaited as `await run` would,
+ * so one that is awaited elsewhere too runs once and is left running for the other awaiter; a Promise cannot be
+ * cancelled and is left to settle, its outcome ignored. With `{ returnErrors: true }` every run finishes and each
+ * failure stands in the array in its place.
  *
  * @throws TypeError when an argument is not a TaskRun, Observable or Promise, or an option is of the wrong type.
  *
@@ -131,6 +134,9 @@ function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSigna
       return;
     }
     const values = new Array<unknown>(runs.length);
+    const done = new Array<boolean>(runs.length).fill(false);
+    // A TaskRun or ParallelRun nobody awaited yet: awaiting it here starts its execution, which gather then owns.
+    const startedHere = runs.map((run) => (run instanceof TaskRun || run instanceof ParallelRun) && !run.awaitStarted);
     const subscriptions: (Unsubscribable | undefined)[] = new Array(runs.length);
     let remaining = runs.length;
     let finished = false;
@@ -140,10 +146,13 @@ function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSigna
       finished = true;
       signal?.removeEventListener('abort', onAbort);
       for (const subscription of subscriptions) subscription?.unsubscribe();
-      // A parallel map is awaited, not subscribed: it is cancelled through its run.
+      // A run is awaited, sharing the execution any other `await` of it has: gather cancels only those it started.
       if (remaining > 0) {
         const reason = signal?.aborted ? signal.reason : cancellationReason('gather: another run failed');
-        for (const run of runs) if (run instanceof ParallelRun) run.cancelAwaited(reason);
+        runs.forEach((run, position) => {
+          if (startedHere[position] && !done[position])
+            (run as TaskRun<unknown> | ParallelRun<unknown>).cancelAwaited(reason);
+        });
       }
       settle();
     };
@@ -151,6 +160,7 @@ function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSigna
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const settleOne = (position: number, value: unknown) => {
+      done[position] = true;
       values[position] = value;
       subscriptions[position] = undefined;
       remaining -= 1;
@@ -165,11 +175,14 @@ function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSigna
     if (remaining === 0) finish(() => resolve(values));
     for (let position = 0; position < runs.length && !finished; position++) {
       const run = runs[position];
-      const subscription = dispatchOutput(
-        run,
-        (value) => settleOne(position, value),
-        (error) => failOne(position, error),
-      );
+      const onValue = (value: unknown) => settleOne(position, value);
+      const onError = (error: unknown) => failOne(position, error);
+      if (run instanceof TaskRun || run instanceof ParallelRun) {
+        // Awaited as `await run` would be: a run awaited elsewhere too runs once.
+        (run as PromiseLike<unknown>).then(onValue, onError);
+        continue;
+      }
+      const subscription = dispatchOutput(run, onValue, onError);
       if (finished) break;
       if (subscription !== undefined && remaining > 0) subscriptions[position] = subscription;
     }

@@ -90,6 +90,11 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
     return this.then().finally(onFinally);
   }
 
+  /** True once something awaited the run, which started the execution every later `await` shares. @internal */
+  get awaitStarted(): boolean {
+    return this.settled !== undefined;
+  }
+
   /**
    * Cancels the execution behind `await` (for `gather`, which awaits runs and must stop them when it gives up): it
    * ends `'cancelled'`, as if its signal had aborted. @internal

@@ -63,6 +63,16 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
     return this.settled.then(onFulfilled, onRejected);
   }
 
+  /** True once something awaited the run, which started the execution every later `await` shares. @internal */
+  get awaitStarted(): boolean {
+    return this.awaited !== undefined;
+  }
+
+  /** Cancels the execution behind `await` with `reason` (for `gather`, which started it and gave up). @internal */
+  cancelAwaited(reason: unknown): void {
+    this.awaited?.subscriber?.error(reason);
+  }
+
   /** An execution whose task functions `calls` follows: a dependency's, run for its dependent. @internal */
   trackedBy(calls: FunctionTracker): Observable<T> {
     return new Observable<T>((subscriber) => this.execute(subscriber, calls));
@@ -97,7 +107,7 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
     const awaited = this.awaited;
     if (awaited === undefined) return Promise.resolve();
     // Failing the execution's subscriber settles the await with the reason and tears the call down.
-    awaited.subscriber?.error(cancellationReason('The task run was disposed'));
+    this.cancelAwaited(cancellationReason('The task run was disposed'));
     return new Promise((resolve) => awaited.calls.whenIdle(resolve));
   }
 }

@@ -1,6 +1,6 @@
 import { EmptyError, NEVER, of, timer } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { gather, type TaskContext, task } from '../src/index.js';
+import { gather, parallelMap, type TaskContext, task } from '../src/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,5 +86,39 @@ describe('gather', () => {
     );
     expect(() => gather(of(1), { returnErrors: 'yes' } as never)).toThrow(/`returnErrors` must be a boolean/);
     expect(() => gather(of(1), { retrunErrors: true } as never)).toThrow(/unknown option `retrunErrors`/);
+  });
+});
+
+describe('gather shares a run awaited elsewhere (outside review of issue 14)', () => {
+  it('awaits a TaskRun as `await` does: awaited elsewhere too, its function runs once', async () => {
+    let calls = 0;
+    const counted = task(async () => {
+      calls += 1;
+      return 'once';
+    });
+    const run = counted();
+    const [mine, gathered] = await Promise.all([run, gather(run)]);
+    expect([mine, gathered]).toEqual(['once', ['once']]);
+    expect(calls).toBe(1);
+  });
+
+  it('giving up, it cancels only the runs it started, not one someone else awaits', async () => {
+    const slow = async (x: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return x;
+    };
+    const bad = task(async () => {
+      throw new Error('bad');
+    });
+    const shared = parallelMap(slow, [1, 2]);
+    const mine = shared.then((result) => result.status);
+    const own = parallelMap(slow, [3, 4]);
+    const ownStatus = own.then((result) => result.status);
+    // `own` is first awaited above, so gather does not own it either; a fresh run it does own.
+    const fresh = parallelMap(slow, [5, 6]);
+    await expect(gather(bad(), shared, own, fresh)).rejects.toThrow('bad');
+    expect(await mine).toBe('completed');
+    expect(await ownStatus).toBe('completed');
+    expect((await fresh).status).toBe('cancelled');
   });
 });
