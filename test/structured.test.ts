@@ -592,3 +592,29 @@ describe('how a task group settles (outside review of issue 14)', () => {
     expect(result).toBe(4);
   });
 });
+
+describe('disposing a map waits for its input too (outside review of issue 14)', () => {
+  it('a pending next() of an async generator, and its finally, have run before dispose resolves', async () => {
+    const log: string[] = [];
+    const slowNext = deferred();
+    async function* input() {
+      try {
+        yield 1;
+        await slowNext.promise; // the second next() is pending here
+        yield 2;
+      } finally {
+        log.push('input closed');
+      }
+    }
+    const run = parallelMap(async (x: number) => x, input());
+    run.then(undefined, () => {});
+    await turns();
+    const disposed = watch(run[Symbol.asyncDispose]());
+    await turns();
+    expect(disposed.settled).toBe(false);
+    slowNext.resolve();
+    await turns();
+    expect(log).toEqual(['input closed']);
+    expect(disposed.settled).toBe(true);
+  });
+});

@@ -25,6 +25,19 @@ export class FunctionTracker {
   }
 
   /**
+   * User code the execution started and stopped waiting for, other than a task (an input's pending `next()`, its
+   * `return()`): the execution has ended only once it settles.
+   */
+  waitFor(pending: PromiseLike<unknown>): void {
+    this.abandoned += 1;
+    const settled = () => {
+      this.abandoned -= 1;
+      if (this.idle) this.notifyIdle();
+    };
+    Promise.resolve(pending).then(settled, settled);
+  }
+
+  /**
    * A function the execution left running has ended; a call for one it did not leave is ignored, so callers may
    * report every stale outcome here.
    */
@@ -92,6 +105,10 @@ class DependencyTracker extends FunctionTracker {
 
   override ended(ok: boolean, valueOrError: unknown, context: RunContext): void {
     this.owner.ended(ok, valueOrError, context);
+  }
+
+  override waitFor(pending: PromiseLike<unknown>): void {
+    this.owner.waitFor(pending);
   }
 
   override close(): void {

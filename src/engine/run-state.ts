@@ -191,7 +191,7 @@ export abstract class RunState {
     this.deadlineTimer?.unsubscribe();
     this.deadlineTimer = undefined;
     this.settings.signal?.removeEventListener('abort', this.onAbort);
-    this.source.close();
+    this.source.close(this.calls);
     this.guard?.stop();
     this.clock.stop();
     this.calls.close(this.stopReason);

@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import { BufferOverflowError } from '../errors.js';
 import { Queue } from '../queue.js';
 import { UpstreamSubscriber } from '../upstream-subscriber.js';
+import type { FunctionTracker } from './function-tracker.js';
 
 /** `pull()` found no item yet; the source calls its `wake` callback when one arrives or it ends. @internal */
 export const PENDING: unique symbol = Symbol('pending');
@@ -21,8 +22,8 @@ export interface ItemSource<T> {
   pull(): T | typeof PENDING | typeof EXHAUSTED;
   /** How many items are known but not yet pulled: they are marked as not started when a run ends early. */
   remaining(): number;
-  /** Stops reading and releases the source (an iterator's `return()`, an unsubscribe). */
-  close(): void;
+  /** Stops reading and releases the source (an iterator's `return()`, an unsubscribe). Lets go of the input; what of the user's it leaves pending (an async `next()`, a `return()`) goes to `calls`. */
+  close(calls?: FunctionTracker): void;
 }
 
 /** Items of an array-like, by index: no iterator protocol on the hot path. */
@@ -110,8 +111,11 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
   private hasItem = false;
   private item: T | undefined = undefined;
   private done = false;
+  /** The `next()` being waited for. */
+  private pending: Promise<IteratorResult<T>> | undefined = undefined;
   private readonly onStep = (step: IteratorResult<T>) => {
     this.waiting = false;
+    this.pending = undefined;
     if (this.done) return;
     let done: boolean | undefined;
     try {
@@ -130,6 +134,7 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
   };
   private readonly onError = (error: unknown) => {
     this.waiting = false;
+    this.pending = undefined;
     if (this.done) return;
     this.done = true;
     this.fail(error);
@@ -156,8 +161,9 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
       try {
         const next = (this.iterator as AsyncIterator<T>).next();
         // As `for await` does, a `next()` that returns a plain object (not a Promise) is taken as its result.
-        if (next instanceof Promise) next.then(this.onStep, this.onError);
-        else Promise.resolve(next).then(this.onStep, this.onError);
+        const pending = next instanceof Promise ? next : Promise.resolve(next);
+        this.pending = pending;
+        pending.then(this.onStep, this.onError);
       } catch (error) {
         this.onError(error);
       }
@@ -169,13 +175,18 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
     return this.hasItem ? 1 : 0;
   }
 
-  close(): void {
+  close(calls?: FunctionTracker): void {
     if (this.done) return;
     this.done = true;
+    // The input's code still running (a pending next(), then return()) is part of the run until it settles.
+    if (this.pending !== undefined) calls?.waitFor(this.pending);
     // A generator's return() may throw, reject or run a finally that throws: none of it may escape.
     try {
       const closing = this.iterator?.return?.();
-      if (closing !== undefined) Promise.resolve(closing).then(noop, noop);
+      if (closing !== undefined) {
+        const settled = Promise.resolve(closing).then(noop, noop);
+        calls?.waitFor(settled);
+      }
     } catch {}
   }
 }
