@@ -919,7 +919,9 @@ describe('async callbacks never leave a rejection unhandled (outside review of i
     const flaky = async () => {
       throw new Error('flaky');
     };
-    const asyncRetryIf = await parallelMap(flaky, [1], { retry: { attempts: 3, retryIf: (async () => false) as never } });
+    const asyncRetryIf = await parallelMap(flaky, [1], {
+      retry: { attempts: 3, retryIf: (async () => false) as never },
+    });
     expect(asyncRetryIf.failures()[0].error).toBeInstanceOf(TypeError);
     expect(String(asyncRetryIf.failures()[0].error)).toMatch(/retryIf.*synchronously/);
     expect(asyncRetryIf.failures()[0].attempts).toBe(1);
