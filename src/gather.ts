@@ -35,10 +35,10 @@ export interface GatherOptions {
   /**
    * When true, a failure takes its place in the result array instead of rejecting, as in `asyncio.gather(...,
    * return_exceptions=True)`; a thrown non-Error is wrapped in an `Error` whose `cause` is the thrown value.
-   * Default `false`: the first failure rejects and cancels the runs gather started.
+   * Default `false`: the first failure rejects and cancels the runs only gather awaits.
    */
   returnErrors?: boolean;
-  /** Cancels the runs gather started (as a failure does) and rejects with the signal's reason when it aborts. */
+  /** Cancels what gather alone awaits (as a failure does) and rejects with the signal's reason when it aborts. */
   signal?: AbortSignal;
 }
 
@@ -73,10 +73,10 @@ export type GatherSettled<T extends readonly unknown[]> = { -readonly [K in keyo
  * Runs every argument at once and resolves their values in argument order: `asyncio.gather` for TaskRuns,
  * Observables and Promises.
  *
- * The first failure rejects with its error and cancels the others: a TaskRun or parallel map that gather started,
- * and every Observable it subscribed (a task's signal is aborted). A TaskRun or map is awaited as `await run` would,
- * so one that is awaited elsewhere too runs once and is left running for the other awaiter; a Promise cannot be
- * cancelled and is left to settle, its outcome ignored. With `{ returnErrors: true }` every run finishes and each
+ * The first failure rejects with its error and cancels the others: every Observable it subscribed, and every TaskRun
+ * or parallel map that only gather awaits (a task's signal is aborted). A TaskRun or map is awaited as `await run`
+ * would, so one that is awaited elsewhere too runs once and is left running for the other awaiter; a Promise cannot
+ * be cancelled and is left to settle, its outcome ignored. With `{ returnErrors: true }` every run finishes and each
  * failure stands in the array in its place.
  *
  * @throws TypeError when an argument is not a TaskRun, Observable or Promise, or an option is of the wrong type.
@@ -135,8 +135,6 @@ function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSigna
     }
     const values = new Array<unknown>(runs.length);
     const done = new Array<boolean>(runs.length).fill(false);
-    // A TaskRun or ParallelRun nobody awaited yet: awaiting it here starts its execution, which gather then owns.
-    const startedHere = runs.map((run) => (run instanceof TaskRun || run instanceof ParallelRun) && !run.awaitStarted);
     const subscriptions: (Unsubscribable | undefined)[] = new Array(runs.length);
     let remaining = runs.length;
     let finished = false;
@@ -146,12 +144,13 @@ function gatherRuns(runs: Awaitable[], returnErrors: boolean, signal: AbortSigna
       finished = true;
       signal?.removeEventListener('abort', onAbort);
       for (const subscription of subscriptions) subscription?.unsubscribe();
-      // A run is awaited, sharing the execution any other `await` of it has: gather cancels only those it started.
+      // A run is awaited, sharing its execution with any other `await` of it: gather cancels one only when it is
+      // the run's only awaiter.
       if (remaining > 0) {
         const reason = signal?.aborted ? signal.reason : cancellationReason('gather: another run failed');
         runs.forEach((run, position) => {
-          if (startedHere[position] && !done[position])
-            (run as TaskRun<unknown> | ParallelRun<unknown>).cancelAwaited(reason);
+          if (done[position] || !(run instanceof TaskRun || run instanceof ParallelRun)) return;
+          if (run.awaiters === 1) run.cancelAwaited(reason);
         });
       }
       settle();

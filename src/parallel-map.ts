@@ -10,6 +10,7 @@ import {
 } from './engine/sources.js';
 import type { EventStream, RunEvent } from './events.js';
 import { itemDependencies } from './futures/dependencies.js';
+import { currentGroupSignal } from './futures/group-scope.js';
 import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';
 import { holdsAtCreation } from './policies/limit-scope.js';
@@ -224,6 +225,7 @@ export function createRun(
     dependencies: itemDependencies(spread),
     awaitItems: !spread,
     createdHolding: holdsAtCreation(),
+    madeInGroup: currentGroupSignal(),
   };
   return new ParallelRun({
     settings,

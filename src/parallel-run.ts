@@ -67,6 +67,7 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
     onFulfilled?: ((value: ParallelResult<R>) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
+    this.awaiters += 1;
     this.settled ??= new Promise<ParallelResult<R>>((resolve, reject) => {
       const source = this.plan.createSource();
       const engine = new ParallelEngine(
@@ -90,10 +91,8 @@ export class ParallelRun<R> extends Observable<ItemResult<R>> implements Promise
     return this.then().finally(onFinally);
   }
 
-  /** True once something awaited the run, which started the execution every later `await` shares. @internal */
-  get awaitStarted(): boolean {
-    return this.settled !== undefined;
-  }
+  /** How many times the run was awaited (`then`, `catch`, `finally`): they all share one execution. @internal */
+  awaiters = 0;
 
   /**
    * Cancels the execution behind `await` (for `gather`, which awaits runs and must stop them when it gives up): it

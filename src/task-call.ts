@@ -11,6 +11,7 @@ import { TaskRunSink } from './engine/task-run-sink.js';
 import { cancellationReason } from './errors.js';
 import { EventTargets } from './events.js';
 import { hasDependencies, resolveDependencies } from './futures/dependencies.js';
+import { onEnclosingGroupCancel } from './futures/group-scope.js';
 import type { Hold } from './policies/limit-scope.js';
 import { hasPolicies } from './policies/task-policies.js';
 import { formatRunName, runNamer } from './run-name.js';
@@ -31,7 +32,11 @@ export function subscribeCall(
   onStart: (() => void) | undefined,
   calls: FunctionTracker = new FunctionTracker(),
   createdHolding: readonly Hold[] | undefined = undefined,
+  madeInGroup: AbortSignal | undefined = undefined,
 ): void {
+  // Made or started inside a task group's body or child: the group cancelling cancels this call too.
+  const unlink = onEnclosingGroupCancel((reason) => subscriber.error(reason), madeInGroup);
+  if (unlink !== undefined) subscriber.add(unlink);
   // An operator downstream (retryBackoff) may have given this subscription its attempt number.
   const attempt = attemptOf(subscriber);
   let started = false;
@@ -90,6 +95,8 @@ export function callSettings(
     dependencies: undefined,
     awaitItems: false,
     createdHolding,
+    // A call links itself to its group (in `subscribeCall`).
+    madeInGroup: undefined,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import { RunContext } from './context.js';
 import { hasDependencies } from './futures/dependencies.js';
+import { currentGroupSignal } from './futures/group-scope.js';
 import { TaskFuture } from './futures/task-future.js';
 import type { ItemResult } from './item-result.js';
 import { assertMapArgument, Unmapped, zipArguments } from './map-arguments.js';
@@ -164,8 +165,9 @@ export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, poli
   };
   const callable = (...args: unknown[]) => {
     const createdHolding = holdsAtCreation();
+    const madeInGroup = currentGroupSignal();
     return new TaskRun<unknown>(
-      (subscriber, calls) => subscribeCall(definition, args, subscriber, undefined, calls, createdHolding),
+      (subscriber, calls) => subscribeCall(definition, args, subscriber, undefined, calls, createdHolding, madeInGroup),
       name,
     );
   };

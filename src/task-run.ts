@@ -48,6 +48,7 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
+    this.awaiters += 1;
     if (this.settled === undefined) {
       const awaited: { subscriber: Subscriber<T> | undefined; calls: FunctionTracker } = {
         subscriber: undefined,
@@ -63,10 +64,8 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
     return this.settled.then(onFulfilled, onRejected);
   }
 
-  /** True once something awaited the run, which started the execution every later `await` shares. @internal */
-  get awaitStarted(): boolean {
-    return this.awaited !== undefined;
-  }
+  /** How many times the run was awaited (`then`, `catch`, `finally`): they all share one execution. @internal */
+  awaiters = 0;
 
   /** Cancels the execution behind `await` with `reason` (for `gather`, which started it and gave up). @internal */
   cancelAwaited(reason: unknown): void {

@@ -122,3 +122,22 @@ describe('gather shares a run awaited elsewhere (outside review of issue 14)', (
     expect((await fresh).status).toBe('cancelled');
   });
 });
+
+describe('gather and other awaiters (second outside review)', () => {
+  it('leaves a run it started alone when someone else awaits it too, and a second gather joining it', async () => {
+    const slow = task(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return 'value';
+    });
+    const fail = task(async () => {
+      throw new Error('fail');
+    });
+    const run = slow();
+    const first = gather(run, fail());
+    const mine = run.then((value) => value);
+    const second = gather(run);
+    await expect(first).rejects.toThrow('fail');
+    expect(await mine).toBe('value');
+    expect(await second).toEqual(['value']);
+  });
+});

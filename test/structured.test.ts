@@ -618,3 +618,49 @@ describe('disposing a map waits for its input too (outside review of issue 14)',
     expect(disposed.settled).toBe(true);
   });
 });
+
+describe('task runs started inside a group are part of it (second outside review)', () => {
+  const obedient = task(async function (this: TaskContext) {
+    await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
+  });
+  const boom = task(async () => {
+    throw new Error('root');
+  });
+
+  it('a task that calls a task, a body that awaits a call, a submit or a map: the group cancels them all', async () => {
+    const callsTask = task(async () => await obedient());
+    const submitsTask = task(async () => await obedient.submit());
+    const obedientOf = task(async function (this: TaskContext, _item: number) {
+      await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
+    });
+    const mapsTask = task(async () => (await obedientOf.map([1, 2])).status);
+    const inGroup = await taskGroup(async (g) => {
+      g.start(callsTask);
+      g.start(submitsTask);
+      const mapped = g.start(mapsTask);
+      g.start(boom);
+      await obedient();
+      return mapped;
+    }).catch((e: AggregateError) => e.errors);
+    expect(inGroup).toEqual([new Error('root')]);
+  });
+
+  it('a run started after the group cancelled (a cleanup) runs', async () => {
+    const cleanedUp: string[] = [];
+    const cleanup = task(async () => {
+      cleanedUp.push('cleanup ran');
+    });
+    const withCleanup = task(async function (this: TaskContext) {
+      try {
+        await new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
+      } finally {
+        await cleanup();
+      }
+    });
+    await taskGroup(async (g) => {
+      g.start(withCleanup);
+      g.start(boom);
+    }).catch(() => {});
+    expect(cleanedUp).toEqual(['cleanup ran']);
+  });
+});

@@ -69,6 +69,8 @@ export interface EngineSettings {
   readonly awaitItems: boolean;
   /** Without async context (browsers), the limits held by the code that created the run; see `holdsAtCreation`. */
   readonly createdHolding: readonly Hold[] | undefined;
+  /** The signal of the task group the run was made in: the run is cancelled when it cancels. */
+  readonly madeInGroup: AbortSignal | undefined;
 }
 
 /** How the engine waits for the futures and runs an item's arguments hold. @internal */

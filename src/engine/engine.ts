@@ -2,6 +2,7 @@ import { captureContext } from '../async-context.js';
 import { watchCallbackResult } from '../callback-result.js';
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
+import { onEnclosingGroupCancel } from '../futures/group-scope.js';
 import { hasPolicies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
 import { isPromiseLike } from '../task-output.js';
@@ -79,6 +80,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       return;
     }
     signal?.addEventListener('abort', this.onAbort, { once: true });
+    // A map started inside a task group's body or child is cancelled when the group cancels. (A call links itself.)
+    if (this.indexed) {
+      this.unlinkGroup = onEnclosingGroupCancel((reason) => this.cancel(reason), this.settings.madeInGroup);
+      if (this.ended) return;
+    }
     if (deadline !== undefined && deadline !== Number.POSITIVE_INFINITY) {
       // The timer ends a run whose tasks are in flight; admission checks the deadline too, for synchronous work.
       this.deadlineTimer = scheduleAfter(scheduler, deadline, () => this.finish('timed_out'));

@@ -30,6 +30,8 @@ export abstract class RunState {
   protected stoppedBy: number | undefined = undefined;
   protected ended = false;
   protected deadlineTimer: Subscription | undefined = undefined;
+  /** Stops listening to the task group the run was started in. */
+  protected unlinkGroup: (() => void) | undefined = undefined;
   /** A listener's throw while the run was already ending: the run fails with it once everything is released. */
   private lateFailure: { error: unknown } | undefined = undefined;
   protected readonly onAbort = () => this.finish('cancelled');
@@ -191,6 +193,7 @@ export abstract class RunState {
     this.deadlineTimer?.unsubscribe();
     this.deadlineTimer = undefined;
     this.settings.signal?.removeEventListener('abort', this.onAbort);
+    this.unlinkGroup?.();
     this.source.close(this.calls);
     this.guard?.stop();
     this.clock.stop();

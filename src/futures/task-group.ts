@@ -1,8 +1,8 @@
-import { contextStorage } from '../async-context.js';
 import { cancellationReason } from '../errors.js';
 import type { SubmitArguments, Task } from '../task.js';
 import { definitionOf } from '../task-definition.js';
 import { assertOptions, assertSignal, describe } from '../validate.js';
+import { enclosingGroup } from './group-scope.js';
 import type { TaskFuture } from './task-future.js';
 
 /**
@@ -105,9 +105,6 @@ function checkOptions(options: TaskGroupOptions | undefined): AbortSignal | unde
   return checked?.signal;
 }
 
-/** The group whose body (or whose child's function) is running now: a group made there is nested in it. */
-const enclosingGroup = contextStorage<AbortSignal>();
-
 async function runBody<R>(
   body: (group: TaskGroup) => R | PromiseLike<R>,
   signal: AbortSignal | undefined,
@@ -209,7 +206,7 @@ class Group implements TaskGroup {
     const from = this.cancelledFrom;
     if (failures.length > 0) {
       const errors = from === undefined ? failures : [from.reason, ...failures];
-      throw new AggregateError(errors, `taskGroup: ${failures.length} failed`);
+      throw new AggregateError(errors, `taskGroup: ${errors.length} ${errors === failures ? 'failed' : 'errors'}`);
     }
     if (from !== undefined) throw from.reason;
   }
@@ -243,7 +240,8 @@ class Group implements TaskGroup {
   }
 
   private cancelAll(reason: unknown): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    // The children first, so each ends 'cancelled'; then the signal, which cancels what their functions started.
     for (const child of this.children) child.cancel();
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
   }
 }

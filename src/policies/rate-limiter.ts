@@ -131,6 +131,7 @@ export class RateLimiter {
 
   /** Holds every start for `ms`; the furthest pause wins. Afterwards one start goes at once, the rest at the refill pace. */
   pause(ms: number): void {
+    if (typeof ms !== 'number') throw new TypeError(`RateLimiter.pause: \`ms\` must be a number, got ${describe(ms)}`);
     if (!(ms >= 0) || !Number.isFinite(ms)) {
       throw new RangeError(`RateLimiter.pause: \`ms\` must be a finite number ≥ 0, got ${String(ms)}`);
     }

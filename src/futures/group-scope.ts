@@ -1,0 +1,37 @@
+import { contextStorage } from '../async-context.js';
+
+/**
+ * The signal of the task group whose body, or whose child's function, is running now (Node only: it follows async
+ * context). Groups made there nest in it, and task runs started there are cancelled when it cancels. @internal
+ */
+export const enclosingGroup = contextStorage<AbortSignal>();
+
+/**
+ * The signal of the task group around the code running now, if any: read when a run is made, since `await` calls a
+ * run's `then` from a job of its own. @internal
+ */
+export function currentGroupSignal(): AbortSignal | undefined {
+  const signal = enclosingGroup?.getStore();
+  // A run made after its group cancelled (a cleanup in a `finally`) is not part of what the cancel stops.
+  return signal?.aborted === true ? undefined : signal;
+}
+
+/**
+ * Calls `cancel` with the reason if the task group around the code that made the run (`madeIn`), or else around the
+ * code running now, cancels before `unlink` is called; at once if the group the run was made in has cancelled since.
+ * Returns `unlink`, or `undefined` when there is no group to follow. @internal
+ */
+export function onEnclosingGroupCancel(
+  cancel: (reason: unknown) => void,
+  madeIn: AbortSignal | undefined,
+): (() => void) | undefined {
+  if (madeIn?.aborted === true) {
+    cancel(madeIn.reason);
+    return undefined;
+  }
+  const signal = madeIn ?? currentGroupSignal();
+  if (signal === undefined) return undefined;
+  const onAbort = () => cancel(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
