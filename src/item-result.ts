@@ -18,6 +18,8 @@ export interface ItemSuccess<R> {
   readonly attempts: number;
   /** Time from the item's start to its end, in milliseconds (read once per batch of completions). */
   readonly durationMs: number;
+  /** The item's application identity, from the `itemKey` option; `undefined` without one. */
+  readonly key?: string | number;
 }
 
 /**
@@ -41,6 +43,8 @@ export interface ItemFailure {
   readonly attempts: number;
   /** Time from the item's start to its end, in milliseconds; 0 when it never started. */
   readonly durationMs: number;
+  /** The item's application identity, from the `itemKey` option; `undefined` without one, or if it never started. */
+  readonly key?: string | number;
 }
 
 /**
@@ -66,6 +70,7 @@ export class SucceededItem<R> implements ItemSuccess<R> {
     readonly value: R,
     readonly attempts: number,
     readonly durationMs: number,
+    readonly key: string | number | undefined = undefined,
   ) {}
 }
 
@@ -77,6 +82,7 @@ export class FailedItem implements ItemFailure {
     readonly error: unknown,
     readonly attempts: number,
     readonly durationMs: number,
+    readonly key: string | number | undefined = undefined,
   ) {}
 }
 
@@ -87,8 +93,9 @@ export function itemResult<R>(
   valueOrError: unknown,
   attempts: number,
   durationMs: number,
+  key: string | number | undefined = undefined,
 ): ItemResult<R> {
   return ok
-    ? new SucceededItem(index, valueOrError as R, attempts, durationMs)
-    : new FailedItem(index, valueOrError, attempts, durationMs);
+    ? new SucceededItem(index, valueOrError as R, attempts, durationMs, key)
+    : new FailedItem(index, valueOrError, attempts, durationMs, key);
 }

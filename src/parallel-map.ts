@@ -11,6 +11,7 @@ import {
 import type { EventStream, RunEvent } from './events.js';
 import { itemDependencies } from './futures/dependencies.js';
 import { currentGroupSignal } from './futures/group-scope.js';
+import type { ItemResult } from './item-result.js';
 import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';
 import { holdsAtCreation } from './policies/limit-scope.js';
@@ -81,6 +82,23 @@ export interface ParallelOptions extends PolicyOptions {
   onEvent?: (event: RunEvent) => void;
   /** Runs this map's attempts elsewhere (see `Runner`): `bullmqRunner` runs them on BullMQ workers. */
   runner?: Runner;
+  /**
+   * An application identity for each item, put on its ItemResult as `key` (the index stays the position): a string or
+   * a finite number, read when the item is admitted (for `starmap`, of the whole tuple). A throw fails the run.
+   */
+  itemKey?: (item: never) => string | number;
+  /**
+   * Called with each item's result as it completes, in completion order, when the run is awaited (a subscriber or a
+   * `for await` loop sees them anyway). Items a cancel or a failed run stopped are in the result only. A throw, or a
+   * rejection of an async one, fails the run.
+   */
+  onResult?: (result: ItemResult<never>) => void;
+  /**
+   * Runs the items one at a time, in input order, with no read-ahead: for debugging, with every other option as it is
+   * (retry, rate limit, progress, `maxErrors`, the deadline). Same as `concurrency: 1`; setting the environment
+   * variable `RXTASK_SEQUENTIAL=1` turns every map sequential without a change to the code.
+   */
+  sequential?: boolean;
 }
 
 /** The names of every map option. @internal */
@@ -98,6 +116,9 @@ export const PARALLEL_OPTION_NAMES = [
   'signal',
   'bufferSize',
   'scheduler',
+  'itemKey',
+  'onResult',
+  'sequential',
 ] as const;
 
 /**
@@ -197,8 +218,9 @@ export function createRun(
 ): ParallelRun<unknown> {
   const checked = checkParallelOptions(where, options);
   const definition = toDefinition(fn);
-  const concurrency = checked.concurrency ?? DEFAULT_CONCURRENCY;
-  const window = checked.window ?? 2 * concurrency;
+  const sequential = checked.sequential ?? definition.options.sequential ?? sequentialByEnvironment();
+  const concurrency = sequential ? 1 : (checked.concurrency ?? DEFAULT_CONCURRENCY);
+  const window = sequential ? 1 : (checked.window ?? 2 * concurrency);
   if (window < concurrency) {
     throw new RangeError(`${where}: \`window\` (${window}) must be at least \`concurrency\` (${concurrency})`);
   }
@@ -226,6 +248,8 @@ export function createRun(
     awaitItems: !spread,
     createdHolding: holdsAtCreation(),
     madeInGroup: currentGroupSignal(),
+    itemKey: checked.itemKey as ((item: unknown) => unknown) | undefined,
+    onResult: checked.onResult as ((result: ItemResult<unknown>) => unknown) | undefined,
   };
   return new ParallelRun({
     settings,
@@ -233,6 +257,13 @@ export function createRun(
     ordered: checked.ordered === true,
     createSource: () => createSource(items, bufferSize),
   });
+}
+
+/** `RXTASK_SEQUENTIAL=1` (or `true`) in the environment turns every map sequential, for debugging. */
+function sequentialByEnvironment(): boolean {
+  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    ?.RXTASK_SEQUENTIAL;
+  return value === '1' || value === 'true';
 }
 
 function createSource(items: MapInput<unknown>, bufferSize: number): ItemSource<unknown> {
@@ -267,6 +298,14 @@ export function checkParallelOptions(where: string, options: unknown): ParallelO
   assertSignal(where, 'signal', checked.signal);
   if (checked.onProgress !== undefined) assertFunction(where, 'onProgress', checked.onProgress);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
+  if (checked.itemKey !== undefined) assertFunction(where, 'itemKey', checked.itemKey);
+  if (checked.onResult !== undefined) assertFunction(where, 'onResult', checked.onResult);
+  assertBoolean(where, 'sequential', checked.sequential);
+  if (checked.sequential === true && (checked.concurrency ?? 1) !== 1) {
+    throw new RangeError(
+      `${where}: \`sequential: true\` runs one item at a time, but \`concurrency\` is ${checked.concurrency}`,
+    );
+  }
   assertRunner(where, checked.runner);
   assertScheduler(where, 'scheduler', checked.scheduler);
   return checked;

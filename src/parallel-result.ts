@@ -10,6 +10,8 @@ export interface ResultColumns {
   readonly durations: ArrayLike<number>;
   readonly failedIndices: number[];
   readonly failedErrors: unknown[];
+  /** Each item's `itemKey`, by index, when the run had one. */
+  readonly keys: readonly (string | number | undefined)[] | undefined;
   /** The index of the failure that stopped an aborted run (`stopOnError`, `maxErrors`). */
   readonly stoppedBy: number | undefined;
 }
@@ -88,22 +90,25 @@ export class ParallelResult<R> {
 
   /** The items that failed, were cancelled or never started, in input order. */
   failures(): ItemFailure[] {
-    const { failedIndices, failedErrors, attempts, durations } = this.columns;
+    const { failedIndices, failedErrors, attempts, durations, keys } = this.columns;
     return failedIndices
-      .map((index, i) => new FailedItem(index, failedErrors[i], attempts[index], durations[index]) as ItemFailure)
+      .map(
+        (index, i) =>
+          new FailedItem(index, failedErrors[i], attempts[index], durations[index], keys?.[index]) as ItemFailure,
+      )
       .sort((a, b) => a.index - b.index);
   }
 
   /** Every item's outcome, in input order. */
   itemResults(): ItemResult<R>[] {
-    const { count, values, attempts, durations, failedErrors } = this.columns;
+    const { count, values, attempts, durations, failedErrors, keys } = this.columns;
     const failed = this.failurePositions();
     const results = new Array<ItemResult<R>>(count);
     for (let index = 0; index < count; index++) {
       const at = failed.get(index);
       const ok = at === undefined;
       const outcome = ok ? values[index] : failedErrors[at];
-      results[index] = itemResult<R>(index, ok, outcome, attempts[index], durations[index]);
+      results[index] = itemResult<R>(index, ok, outcome, attempts[index], durations[index], keys?.[index]);
     }
     return results;
   }

@@ -97,6 +97,8 @@ export function callSettings(
     createdHolding,
     // A call links itself to its group (in `subscribeCall`).
     madeInGroup: undefined,
+    itemKey: undefined,
+    onResult: undefined,
   };
 }
 

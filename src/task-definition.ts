@@ -46,6 +46,8 @@ export interface TaskOptions extends PolicyOptions {
   onEvent?: (event: RunEvent) => void;
   /** Runs the task's attempts elsewhere (see `Runner`; `bullmqRunner` runs them on BullMQ workers). */
   runner?: Runner;
+  /** Its maps run one item at a time, in input order (see `ParallelOptions.sequential`); a map may say otherwise. */
+  sequential?: boolean;
 }
 
 /** What a task is made of; the engine runs the function directly, without a TaskRun per item. @internal */

@@ -15,9 +15,9 @@ import { TASK_DEFINITION, type TaskDefinition, type TaskFunction, type TaskOptio
 import { isObservableLike } from './task-output.js';
 import { TaskRun } from './task-run.js';
 import type { Task } from './task-types.js';
-import { assertFunction, assertOptions, assertString, describe } from './validate.js';
+import { assertBoolean, assertFunction, assertOptions, assertString, describe } from './validate.js';
 
-const TASK_OPTIONS = ['name', 'runName', 'waitFor', 'onEvent', 'runner', ...POLICY_OPTIONS] as const;
+const TASK_OPTIONS = ['name', 'runName', 'waitFor', 'onEvent', 'runner', 'sequential', ...POLICY_OPTIONS] as const;
 
 /** Checks a task's options, at `task()` and `.with()`. @internal */
 export function checkTaskOptions(where: string, options: unknown): TaskOptions {
@@ -26,6 +26,7 @@ export function checkTaskOptions(where: string, options: unknown): TaskOptions {
   assertRunName(where, checked.runName);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
   assertRunner(where, checked.runner);
+  assertBoolean(where, 'sequential', checked.sequential);
   if (checked.waitFor !== undefined) {
     if (!Array.isArray(checked.waitFor)) {
       throw new TypeError(

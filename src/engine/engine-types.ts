@@ -1,5 +1,6 @@
 import type { SchedulerLike, Unsubscribable } from 'rxjs';
 import type { EventStream, RunEvent } from '../events.js';
+import type { ItemResult } from '../item-result.js';
 import type { Hold } from '../policies/limit-scope.js';
 import type { Policies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
@@ -26,7 +27,17 @@ export interface EngineSink {
    * (input order, or a `for await` loop that has not pulled yet) and reports deliveries through `acknowledge`.
    */
   readonly acknowledges: boolean;
-  result(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void;
+  /** One item's outcome; `key` is its `itemKey`, when the run has one and the item started. */
+  result(
+    index: number,
+    ok: boolean,
+    valueOrError: unknown,
+    attempts: number,
+    durationMs: number,
+    key?: string | number,
+  ): void;
+  /** True for the sink of `await run`, whose items go to `onResult` as they complete. */
+  readonly collects?: boolean;
   /** Every known item has had its result. `stoppedBy` is the index of the failure that stopped an aborted run. */
   end(status: RunStatus, stoppedBy?: number): void;
   /** The source, or a callback, failed: the run ends without its remaining results. */
@@ -69,6 +80,10 @@ export interface EngineSettings {
   readonly awaitItems: boolean;
   /** Without async context (browsers), the limits held by the code that created the run; see `holdsAtCreation`. */
   readonly createdHolding: readonly Hold[] | undefined;
+  /** Each item's application identity (`ItemResult.key`); read when the item is admitted. */
+  readonly itemKey: ((item: unknown) => unknown) | undefined;
+  /** Called with each item's result as it completes, when the run is awaited. */
+  readonly onResult: ((result: ItemResult<unknown>) => unknown) | undefined;
   /** The signal of the task group the run was made in: the run is cancelled when it cancels. */
   readonly madeInGroup: AbortSignal | undefined;
 }

@@ -1,12 +1,14 @@
 import { captureContext } from '../async-context.js';
-import { watchCallbackResult } from '../callback-result.js';
+import { assertSynchronousResult, watchCallbackResult } from '../callback-result.js';
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
 import { onEnclosingGroupCancel } from '../futures/group-scope.js';
+import { type ItemResult, itemResult } from '../item-result.js';
 import { hasPolicies } from '../policies/task-policies.js';
 import type { TaskFunction } from '../task-definition.js';
 import { isPromiseLike } from '../task-output.js';
 import { scheduleAfter } from '../time.js';
+import { describe } from '../validate.js';
 import { AttemptGuard, type GuardHost } from './attempt-guard.js';
 import type { EngineSettings, EngineSink } from './engine-types.js';
 import { FunctionTracker } from './function-tracker.js';
@@ -36,6 +38,9 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   private readonly maxErrors: number;
   private readonly selfDelivering: boolean;
   private readonly awaitItems: boolean;
+  private readonly itemKey: ((item: unknown) => unknown) | undefined;
+  /** `onResult`, when this execution is the one behind `await` (whose results are collected). */
+  private readonly onResult: ((result: ItemResult<unknown>) => unknown) | undefined;
   /** The deadline on the engine's clock, checked at each admission; `Infinity` for none. */
   private readonly deadlineAt: number;
   readonly streamsValues: boolean;
@@ -64,6 +69,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.maxErrors = settings.maxErrors;
     this.selfDelivering = !sink.acknowledges;
     this.awaitItems = settings.awaitItems;
+    this.itemKey = settings.itemKey;
+    this.onResult = sink.collects === true ? settings.onResult : undefined;
     this.deadlineAt = settings.deadline ?? Number.POSITIVE_INFINITY;
     this.streamsValues = sink.streamsValues === true;
     this.guard = hasPolicies(settings.policies) ? new AttemptGuard(settings, this, this.resume) : undefined;
@@ -141,6 +148,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.waiting = true;
     this.running += 1;
     if (this.reporter !== undefined && !this.report('queued', slot, context, item)) return;
+    if (this.itemKey !== undefined && !this.readKey(slot, item)) return;
     if ((typeof item === 'object' && item !== null) || typeof item === 'function') {
       let wait: 'dependencies' | 'thenable' | undefined;
       try {
@@ -160,6 +168,23 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       }
     }
     this.invoke(slot, context, item);
+  }
+
+  /** Reads the item's `itemKey`; false when it threw or gave no string or number, which fails the run. */
+  private readKey(slot: Slot, item: unknown): boolean {
+    try {
+      const key = (this.itemKey as (item: unknown) => unknown)(item);
+      if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
+        assertSynchronousResult(this.settings.name, 'itemKey', key);
+        throw new TypeError(
+          `${this.settings.name}: \`itemKey\` must return a string or a finite number, got ${describe(key)}`,
+        );
+      }
+      slot.key = key;
+    } catch (error) {
+      return this.userFailed(error);
+    }
+    return !this.ended;
   }
 
   /** Runs the item's function: through the guard when there are policies, else on the fast path. */
@@ -259,9 +284,19 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.settled += 1;
     if (!ok) this.failures += 1;
     // The result first: a listener told of it below may cancel the run, and the item has finished all the same.
-    this.sink.result(index, ok, valueOrError, context.attempt, durationMs);
+    this.sink.result(index, ok, valueOrError, context.attempt, durationMs, slot.key);
     if (this.selfDelivering) this.delivered += 1;
     if (this.ended) return;
+    if (this.onResult !== undefined) {
+      try {
+        const result = itemResult(index, ok, valueOrError, context.attempt, durationMs, slot.key);
+        watchCallbackResult(this.onResult(result), this.asyncUserFailed);
+      } catch (error) {
+        this.userFailed(error);
+        return;
+      }
+      if (this.ended) return;
+    }
     if (this.reporter !== undefined) {
       try {
         const type = ok ? 'succeeded' : 'failed';

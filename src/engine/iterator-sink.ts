@@ -25,8 +25,15 @@ export class IteratorSink<R> implements EngineSink, AsyncIterator<ItemResult<R>>
     this.reorder = ordered ? new ReorderBuffer(window) : undefined;
   }
 
-  result(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void {
-    const outcome = itemResult<R>(index, ok, valueOrError, attempts, durationMs);
+  result(
+    index: number,
+    ok: boolean,
+    valueOrError: unknown,
+    attempts: number,
+    durationMs: number,
+    key?: string | number,
+  ): void {
+    const outcome = itemResult<R>(index, ok, valueOrError, attempts, durationMs, key);
     if (this.reorder === undefined) {
       this.offer(outcome);
       return;

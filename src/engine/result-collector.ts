@@ -7,6 +7,7 @@ import type { EngineSink, RunStatus } from './engine-types.js';
  */
 export class ResultCollector<R> implements EngineSink, ResultColumns {
   readonly acknowledges = false;
+  readonly collects = true;
   count = 0;
   values: unknown[];
   attempts: Uint32Array;
@@ -14,6 +15,8 @@ export class ResultCollector<R> implements EngineSink, ResultColumns {
   readonly failedIndices: number[] = [];
   readonly failedErrors: unknown[] = [];
   stoppedBy: number | undefined = undefined;
+  /** Each item's `itemKey`, by index; made on the first key. */
+  keys: (string | number | undefined)[] | undefined = undefined;
 
   constructor(
     size: number | undefined,
@@ -27,8 +30,16 @@ export class ResultCollector<R> implements EngineSink, ResultColumns {
     this.durations = new Float64Array(capacity);
   }
 
-  result(index: number, ok: boolean, valueOrError: unknown, attempts: number, durationMs: number): void {
+  result(
+    index: number,
+    ok: boolean,
+    valueOrError: unknown,
+    attempts: number,
+    durationMs: number,
+    key?: string | number,
+  ): void {
     if (index >= this.attempts.length) this.grow(index);
+    if (key !== undefined) (this.keys ??= [])[index] = key;
     this.count += 1;
     if (ok) this.values[index] = valueOrError;
     else {

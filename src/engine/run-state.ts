@@ -181,7 +181,7 @@ export abstract class RunState {
         this.settled += 1;
         this.failures += 1;
         const error = neverRan ? new NotStartedError(status) : reason;
-        this.sink.result(this.indexOf(context), false, error, attempts, neverRan ? 0 : durationMs);
+        this.sink.result(this.indexOf(context), false, error, attempts, neverRan ? 0 : durationMs, slot.key);
       }
     }
     this.running = 0;

@@ -43,6 +43,8 @@ export class Slot {
   afterBorrow: ((lent: boolean) => void) | undefined = undefined;
   /** Goes on to the rate limit once a concurrency permit is held; made on first use. */
   afterPermit: (() => void) | undefined = undefined;
+  /** The item's `itemKey`, when the run has one. */
+  key: string | number | undefined = undefined;
   /** The item's run name, set only when someone listens to events. */
   runName = '';
 
