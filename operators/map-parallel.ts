@@ -1,8 +1,9 @@
-import type { Observable } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { ItemResult } from '../src/item-result.js';
 import { createRun, type ItemFunction, type ParallelOptions } from '../src/parallel-map.js';
-import type { ParallelRun } from '../src/parallel-run.js';
 import type { TaskResult } from '../src/task-output.js';
 import type { TaskRun } from '../src/task-run.js';
+import { assertSource } from '../src/upstream-subscriber.js';
 import { assertFunction } from '../src/validate.js';
 
 /**
@@ -18,9 +19,9 @@ import { assertFunction } from '../src/validate.js';
  * aborts every task in flight, and stops a synchronous source at once. The options and their defaults are those of
  * `parallelMap` (`concurrency` 16, `ordered` false, `window` 2 × concurrency).
  *
- * **What is awaitable.** Applied directly, `mapParallel(fn)(source)` returns a `ParallelRun`, which can be awaited for
- * a `ParallelResult` (as `parallelMap(fn, source)` can). In `source.pipe(…)`, RxJS's `pipe` types the result as an
- * Observable, whatever follows: to await a map there, use `parallelMap(fn, source)`, or `lastValue` for a value.
+ * **What is awaitable.** The operator returns an Observable, as every operator does, so it is never awaited by
+ * accident (an `async` function returning it returns the stream). To await a map of a source for its
+ * `ParallelResult`, call `parallelMap(fn, source)`, which takes an Observable too.
  *
  * @example
  * ```ts
@@ -39,17 +40,22 @@ import { assertFunction } from '../src/validate.js';
 export function mapParallel<T, R>(
   fn: (...args: [item: T]) => TaskRun<R>,
   options?: ParallelOptions,
-): (source: Observable<T>) => ParallelRun<R>;
+): OperatorFunction<T, ItemResult<R>>;
 export function mapParallel<T, O>(
   fn: ItemFunction<T, O>,
   options?: ParallelOptions,
-): (source: Observable<T>) => ParallelRun<TaskResult<O>>;
+): OperatorFunction<T, ItemResult<TaskResult<O>>>;
 export function mapParallel(
   fn: ItemFunction<unknown, unknown>,
   options?: ParallelOptions,
-): (source: Observable<unknown>) => ParallelRun<unknown> {
+): OperatorFunction<unknown, ItemResult<unknown>> {
   assertFunction('mapParallel', 'fn', fn);
   // Checking the options once here makes bad input throw where the operator is built, not at subscribe.
   createRun('mapParallel', fn, [], false, options);
-  return (source) => createRun('mapParallel', fn, source, false, options);
+  return (source) => {
+    assertSource('mapParallel', source);
+    const run = createRun('mapParallel', fn, source, false, options);
+    // A plain Observable of the run's results: an operator's result is a stream, never a thenable.
+    return new Observable<ItemResult<unknown>>((subscriber) => run.subscribe(subscriber));
+  };
 }

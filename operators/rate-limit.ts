@@ -2,7 +2,7 @@ import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import { RateLimiter, type RateLimitOptions } from '../src/policies/rate-limiter.js';
 import type { Waiter } from '../src/policies/waiter.js';
 import { Queue } from '../src/queue.js';
-import { subscribeUpstream } from '../src/upstream-subscriber.js';
+import { assertSource, subscribeUpstream } from '../src/upstream-subscriber.js';
 
 /**
  * Spaces the source's values out to a rate, delaying them and never dropping one: each value waits for a token of
@@ -30,8 +30,9 @@ import { subscribeUpstream } from '../src/upstream-subscriber.js';
  */
 export function rateLimit<T>(limiterOrOptions: RateLimiter | RateLimitOptions): MonoTypeOperatorFunction<T> {
   const limiter = limiterOrOptions instanceof RateLimiter ? limiterOrOptions : new RateLimiter(limiterOrOptions);
-  return (source) =>
-    new Observable<T>((subscriber) => {
+  return (source) => {
+    assertSource('rateLimit', source);
+    return new Observable<T>((subscriber) => {
       const waiting = new Queue<Waiter>();
       let pending = 0;
       let ending: (() => void) | undefined;
@@ -66,4 +67,5 @@ export function rateLimit<T>(limiterOrOptions: RateLimiter | RateLimitOptions): 
         },
       });
     });
+  };
 }

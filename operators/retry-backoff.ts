@@ -1,7 +1,7 @@
 import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { type RetryOptions, RetryPolicy } from '../src/policies/retry-policy.js';
 import { defaultScheduler, scheduleAfter } from '../src/time.js';
-import { UpstreamSubscriber } from '../src/upstream-subscriber.js';
+import { assertSource, UpstreamSubscriber } from '../src/upstream-subscriber.js';
 import { assertScheduler, describe } from '../src/validate.js';
 
 /**
@@ -29,7 +29,9 @@ export interface RetryBackoffOptions extends RetryOptions {
  *
  * An error from a cancellation (`name === 'AbortError'`) or a `NonRetryableError` is passed on at once; so is an
  * error `retryIf` rejects, and the error of the last attempt. A TaskRun upstream sees the attempt number as
- * `this.attempt`. For a task's own calls and maps, prefer the `retry` option, which also draws a rate-limit token per
+ * `this.attempt`, through any of RxJS's operators and schedulers in between; not across `share()` or a hand-written
+ * operator that subscribes with a plain observer, which start a subscription of their own (there it sees 1). An async
+ * `onRetry` is not waited for: its rejection fails the stream if it is still going. For a task's own calls and maps, prefer the `retry` option, which also draws a rate-limit token per
  * attempt and reports `attempts` in each ItemResult.
  *
  * Options and defaults: `attempts` 3, `backoff` 1000 ms, `factor` 2, `maxDelay` 30 000 ms, `jitter` `'full'`,
@@ -57,8 +59,9 @@ export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOper
   const { scheduler = defaultScheduler, ...retryOptions } = options;
   assertScheduler('retryBackoff', 'scheduler', scheduler);
   const policy = new RetryPolicy('retryBackoff', retryOptions);
-  return (source) =>
-    new Observable<T>((subscriber) => {
+  return (source) => {
+    assertSource('retryBackoff', source);
+    return new Observable<T>((subscriber) => {
       let attempt = 0;
       let current: UpstreamSubscriber<T> | undefined;
       let backoff: Subscription | undefined;
@@ -90,4 +93,5 @@ export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOper
       };
       subscribeAttempt();
     });
+  };
 }

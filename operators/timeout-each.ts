@@ -2,7 +2,7 @@ import { type MonoTypeOperatorFunction, Observable, type SchedulerLike } from 'r
 import { TimeoutError } from '../src/errors.js';
 import { TaskRun } from '../src/task-run.js';
 import { defaultScheduler, scheduleAfter } from '../src/time.js';
-import { subscribeUpstream, type UpstreamSubscriber } from '../src/upstream-subscriber.js';
+import { assertSource, subscribeUpstream, type UpstreamSubscriber } from '../src/upstream-subscriber.js';
 import { assertScheduler, describe } from '../src/validate.js';
 
 /**
@@ -14,7 +14,8 @@ import { assertScheduler, describe } from '../src/validate.js';
  *
  * When it fires, the source is unsubscribed and a TaskRun upstream has its task's `AbortSignal` aborted with the
  * same `TimeoutError` (`name === 'TimeoutError'`, with `ms` and the task's name), so the task can tell a timeout
- * from a cancellation. The timer is one `scheduler.schedule` per subscription; for maps, the `timeout` option shares
+ * from a cancellation: through RxJS's operators, though not across `share()` or a hand-written operator that
+ * subscribes with a plain observer (there the signal's reason is an `AbortError`). The timer is one `scheduler.schedule` per subscription; for maps, the `timeout` option shares
  * one timer among all tasks instead.
  *
  * @example
@@ -37,15 +38,18 @@ export function timeoutEach<T>(ms: number, scheduler: SchedulerLike = defaultSch
   assertScheduler('timeoutEach', 'scheduler', scheduler);
   // No deadline at all: the source passes through untouched.
   if (ms === Number.POSITIVE_INFINITY) return (source) => source;
-  return (source) =>
-    new Observable<T>((subscriber) => {
+  return (source) => {
+    assertSource('timeoutEach', source);
+    return new Observable<T>((subscriber) => {
       const taskName = source instanceof TaskRun ? source.taskName : undefined;
       let upstream: UpstreamSubscriber<T> | undefined;
       // Armed before the source is subscribed, and cleared with the subscription: a synchronous source that ends it
       // leaves no timer behind.
       const timer = scheduleAfter(scheduler, ms, () => {
-        const what = taskName === undefined ? 'The source' : taskName;
-        const error = new TimeoutError(`${what} timed out after ${ms} ms`, ms, taskName);
+        // A TaskRun upstream, even behind other operators, noted its task's name as it was subscribed.
+        const name = taskName ?? upstream?.taskName;
+        const what = name === undefined ? 'The source' : name;
+        const error = new TimeoutError(`${what} timed out after ${ms} ms`, ms, name);
         if (upstream !== undefined) {
           // The TaskRun upstream aborts its task's signal with this error, not a plain cancellation.
           upstream.stopReason = { reason: error };
@@ -60,4 +64,5 @@ export function timeoutEach<T>(ms: number, scheduler: SchedulerLike = defaultSch
         complete: () => subscriber.complete(),
       });
     });
+  };
 }

@@ -1,4 +1,5 @@
 import type { Unsubscribable } from 'rxjs';
+import type { RunContext } from './context.js';
 import { subscribeOutcome } from './engine/observable-outcome.js';
 import { isPromiseLike, isStreamedOutput } from './task-output.js';
 
@@ -17,6 +18,8 @@ export function dispatchOutput(
   onValue: (value: unknown) => void,
   onError: (error: unknown) => void,
   streamValue?: (value: unknown) => void,
+  /** The attempt the output belongs to: a TaskRun it is runs as that attempt. */
+  context?: RunContext,
 ): Unsubscribable | undefined {
   let kind: 'promise' | 'stream' | 'thenable' | 'value';
   try {
@@ -37,7 +40,12 @@ export function dispatchOutput(
     return undefined;
   }
   if (kind === 'stream') {
-    return subscribeOutcome(output as never, streamValue, (ok, outcome) => (ok ? onValue(outcome) : onError(outcome)));
+    return subscribeOutcome(
+      output as never,
+      streamValue,
+      (ok, outcome) => (ok ? onValue(outcome) : onError(outcome)),
+      context,
+    );
   }
   if (kind === 'thenable') {
     Promise.resolve(output).then(onValue, onError);

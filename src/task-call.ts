@@ -17,7 +17,7 @@ import { hasPolicies } from './policies/task-policies.js';
 import { formatRunName, runNamer } from './run-name.js';
 import type { TaskDefinition } from './task-definition.js';
 import { defaultScheduler } from './time.js';
-import { attemptOf, stopReasonOf } from './upstream-subscriber.js';
+import { attemptOf, noteTaskName, stopReasonOf } from './upstream-subscriber.js';
 
 /**
  * One call of a task: waits for the futures and TaskRuns among its arguments and in `waitFor`, then runs the
@@ -38,7 +38,8 @@ export function subscribeCall(
   const unlink = onEnclosingGroupCancel((reason) => subscriber.error(reason), madeInGroup);
   if (unlink !== undefined) subscriber.add(unlink);
   // An operator downstream (retryBackoff) may have given this subscription its attempt number.
-  const attempt = attemptOf(subscriber);
+  const { attempt, index } = attemptOf(subscriber);
+  noteTaskName(subscriber, definition.name);
   let started = false;
   const start = (resolved: unknown[]) => {
     started = true;
@@ -47,7 +48,7 @@ export function subscribeCall(
       try {
         const teardown = hasPolicies(definition.policies)
           ? subscribeGuardedCall(definition, resolved, subscriber, calls, createdHolding)
-          : subscribeDirectCall(definition, resolved, subscriber, attempt, calls);
+          : subscribeDirectCall(definition, resolved, subscriber, attempt, index, calls);
         subscriber.add(teardown);
       } catch (error) {
         // A listener or `runName` that throws before the function runs fails the call, even after a dependency.
@@ -130,9 +131,10 @@ function subscribeDirectCall(
   args: unknown[],
   subscriber: Subscriber<unknown>,
   attempt: number,
+  index: number | undefined,
   calls: FunctionTracker,
 ): () => void {
-  const context = new RunContext(definition.name, undefined, attempt);
+  const context = new RunContext(definition.name, index, attempt);
   const targets = EventTargets.of(undefined, definition.options.onEvent);
   let reporter: CallReporter | undefined;
   if (targets !== undefined) {
@@ -172,6 +174,7 @@ function subscribeDirectCall(
       (value) => settle(true, value),
       (error) => settle(false, error),
       (value) => subscriber.next(value),
+      context,
     );
   } catch (error) {
     settle(false, error);

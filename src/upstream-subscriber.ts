@@ -1,4 +1,5 @@
 import { type Observable, Subscriber } from 'rxjs';
+import type { RunContext } from './context.js';
 
 /** What an operator does with its source's notifications. @internal */
 export interface UpstreamObserver<T> {
@@ -23,6 +24,10 @@ export class UpstreamSubscriber<T> extends Subscriber<T> {
   attempt: number | undefined = undefined;
   /** Why this subscription is being unsubscribed, when a `timeoutEach` fired. */
   stopReason: { reason: unknown } | undefined = undefined;
+  /** The attempt of a map or call whose function returned the TaskRun upstream: its attempt, index and abort reason. */
+  context: RunContext | undefined = undefined;
+  /** The name of the task upstream, noted by the TaskRun as it is subscribed, for a `timeoutEach`'s error. */
+  taskName: string | undefined = undefined;
 
   constructor(
     /** The subscriber this one is a child of; none for a source the engine reads. */
@@ -76,12 +81,38 @@ function destinationOf(subscriber: Subscriber<unknown>): Subscriber<unknown> | u
   return destination instanceof Subscriber ? destination : undefined;
 }
 
-/** The attempt number the nearest `retryBackoff` downstream gave this subscription; 1 when none did. @internal */
-export function attemptOf(subscriber: Subscriber<unknown>): number {
+/**
+ * The attempt number (and index) the nearest operator downstream gave this subscription: a `retryBackoff`'s count,
+ * or the attempt of the map or call whose function returned this TaskRun. Attempt 1 and no index when none did.
+ * @internal
+ */
+export function attemptOf(subscriber: Subscriber<unknown>): { attempt: number; index: number | undefined } {
   for (let at: Subscriber<unknown> | undefined = subscriber; at !== undefined; at = destinationOf(at)) {
-    if (at instanceof UpstreamSubscriber && at.attempt !== undefined) return at.attempt;
+    if (!(at instanceof UpstreamSubscriber)) continue;
+    if (at.attempt !== undefined) return { attempt: at.attempt, index: undefined };
+    if (at.context !== undefined) return { attempt: at.context.attempt, index: at.context.index };
   }
-  return 1;
+  return FIRST_ATTEMPT;
+}
+
+const FIRST_ATTEMPT = { attempt: 1, index: undefined };
+
+/** Notes a TaskRun's task name on the rxtask operators downstream, for the errors they make. @internal */
+export function noteTaskName(subscriber: Subscriber<unknown>, name: string): void {
+  for (let at: Subscriber<unknown> | undefined = subscriber; at !== undefined; at = destinationOf(at)) {
+    if (at instanceof UpstreamSubscriber) at.taskName ??= name;
+  }
+}
+
+/** An operator's source must be an Observable: a clear TypeError where the operator is applied. @internal */
+export function assertSource(where: string, source: unknown): void {
+  if (
+    source === null ||
+    typeof source !== 'object' ||
+    typeof (source as Observable<unknown>).subscribe !== 'function'
+  ) {
+    throw new TypeError(`${where}: the source must be an Observable, got ${source === null ? 'null' : typeof source}`);
+  }
 }
 
 /**
@@ -90,7 +121,10 @@ export function attemptOf(subscriber: Subscriber<unknown>): number {
  */
 export function stopReasonOf(subscriber: Subscriber<unknown>, fallback: () => unknown): unknown {
   for (let at: Subscriber<unknown> | undefined = subscriber; at !== undefined; at = destinationOf(at)) {
-    if (at instanceof UpstreamSubscriber && at.stopReason !== undefined) return at.stopReason.reason;
+    if (!(at instanceof UpstreamSubscriber)) continue;
+    if (at.stopReason !== undefined) return at.stopReason.reason;
+    // The attempt that returned this TaskRun was aborted (its timeout, a cancel): the same reason.
+    if (at.context?.abortReason !== undefined) return at.context.abortReason;
   }
   return fallback();
 }

@@ -238,6 +238,7 @@ export class AttemptGuard {
             if (slot.context === context) host.streamValue(value);
           }
         : undefined,
+      context,
     );
     if (inner === undefined) return;
     if (slot.context === context && !slot.attemptOver) {

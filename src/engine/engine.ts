@@ -214,6 +214,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       slot.onValue,
       slot.onError,
       this.streamsValues ? this.forwardValue : undefined,
+      context,
     );
     if (inner === undefined) return;
     if (slot.context === context) {

@@ -1,4 +1,6 @@
 import { EmptyError, from, type ObservableInput, type Subscription } from 'rxjs';
+import type { RunContext } from '../context.js';
+import { UpstreamSubscriber } from '../upstream-subscriber.js';
 
 /** What an Observable task's item settles with when its values were streamed already. @internal */
 export const STREAMED: unique symbol = Symbol('streamed');
@@ -13,13 +15,15 @@ export function subscribeOutcome(
   output: ObservableInput<unknown>,
   onValue: ((value: unknown) => void) | undefined,
   onOutcome: (ok: boolean, valueOrError: unknown) => void,
+  context: RunContext | undefined,
 ): Subscription {
   let hasValue = false;
   let last: unknown;
   let ended = false;
   let ok = false;
   let outcome: unknown;
-  const subscription = from(output).subscribe({
+  // A TaskRun the function returned runs as this attempt: it reads its attempt, index and abort reason from here.
+  const subscription = new UpstreamSubscriber<unknown>(undefined, {
     next: (value) => {
       hasValue = true;
       last = value;
@@ -35,6 +39,8 @@ export function subscribeOutcome(
       outcome = onValue !== undefined ? STREAMED : hasValue ? last : new EmptyError();
     },
   });
+  subscription.context = context;
+  from(output).subscribe(subscription);
   subscription.add(() => {
     if (ended) onOutcome(ok, outcome);
   });

@@ -1,8 +1,8 @@
-import { filter, from, lastValueFrom, map, mergeMap, of, range, Subject, take, tap, toArray } from 'rxjs';
+import { filter, from, lastValueFrom, map, mergeMap, Observable, of, range, Subject, take, tap, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { mapParallel } from '../../operators/index.js';
-import { BufferOverflowError, type ItemResult, type ParallelResult, ParallelRun } from '../../src/index.js';
+import { BufferOverflowError, type ItemResult, parallelMap, type TaskContext, task } from '../../src/index.js';
 import { synchronousSource } from './operator-checks.js';
 
 /** @test {mapParallel} */
@@ -188,16 +188,49 @@ describe('mapParallel', () => {
     expect(seen).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('is awaitable when applied directly; a piped chain is an Observable', async () => {
-    const run = mapParallel(async (x: number) => x * 2)(from([1, 2]));
-    expect(run).toBeInstanceOf(ParallelRun);
-    expectTypeOf(run).toEqualTypeOf<ParallelRun<number>>();
-    expect((await run).values()).toEqual([2, 4]);
-    expectTypeOf<Awaited<typeof run>>().toEqualTypeOf<ParallelResult<number>>();
+  it('returns a stream, never a thenable, so an async function returning it is not awaited by accident', async () => {
+    const stream = async (): Promise<Observable<ItemResult<number>>> =>
+      from([1, 2]).pipe(mapParallel(async (x: number) => x * 2));
+    const result = await stream();
+    expect(result).toBeInstanceOf(Observable);
+    expect('then' in result).toBe(false);
+    const items = await lastValueFrom(result.pipe(toArray()));
+    expect(items.map((item) => item.ok && item.value).sort()).toEqual([2, 4]);
+    // To await a map of a source, parallelMap takes the Observable.
+    expect((await parallelMap(async (x: number) => x * 2, from([1, 2]))).values()).toEqual([2, 4]);
+  });
+
+  it('a bad source is a TypeError where the operator is applied', () => {
+    expect(() => mapParallel((x: number) => x)(null as never)).toThrow(TypeError);
   });
 
   it('throws at the call for a bad function or options', () => {
     expect(() => mapParallel(3 as never)).toThrow(TypeError);
     expect(() => mapParallel((x: number) => x, { concurrency: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('a task run a mapper returns runs as the map’s attempt (outside review of issue 15)', () => {
+  it('sees the map’s attempt and index, and its timeout as the abort reason', async () => {
+    const seen: [number, number | undefined][] = [];
+    const getUser = task(function (this: TaskContext, id: number) {
+      seen.push([this.attempt, this.index]);
+      if (this.attempt < 2) throw new Error('flaky');
+      return id;
+    });
+    const result = await parallelMap((id: number) => getUser(id), [7], { retry: { attempts: 2, backoff: 0 } });
+    expect(result.values()).toEqual([7]);
+    expect(seen).toEqual([
+      [1, 0],
+      [2, 0],
+    ]);
+    let signal: AbortSignal | undefined;
+    const hang = task(function (this: TaskContext) {
+      signal = this.signal;
+      return new Promise(() => {});
+    });
+    const timedOut = await parallelMap(() => hang(), [1], { timeout: 5 });
+    expect((timedOut.failures()[0].error as Error).name).toBe('TimeoutError');
+    expect(signal?.reason).toBe(timedOut.failures()[0].error);
   });
 });

@@ -107,3 +107,9 @@ describe('rateLimit', () => {
     expect(() => rateLimit({ limit: 1, interval: 'fortnight' as never })).toThrow(TypeError);
   });
 });
+
+describe('rateLimit source checks (outside review of issue 15)', () => {
+  it('a bad source is a TypeError where the operator is applied', () => {
+    expect(() => rateLimit({ limit: 1, interval: 10 })(null as never)).toThrow(TypeError);
+  });
+});

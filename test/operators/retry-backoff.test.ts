@@ -192,3 +192,9 @@ describe('retryBackoff', () => {
     expect(() => throwError(() => new Error('x')).pipe(retryBackoff({ scheduler: {} as never }))).toThrow(TypeError);
   });
 });
+
+describe('retryBackoff source checks (outside review of issue 15)', () => {
+  it('a bad source is a TypeError where the operator is applied', () => {
+    expect(() => retryBackoff()(undefined as never)).toThrow(TypeError);
+  });
+});

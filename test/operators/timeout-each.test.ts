@@ -121,3 +121,20 @@ describe('timeoutEach', () => {
     expect(() => timeoutEach('1s' as never)).toThrow(TypeError);
   });
 });
+
+describe('timeoutEach and TaskRuns behind other operators (outside review of issue 15)', () => {
+  it('names the task even with operators between, and a bad source is a TypeError where it is applied', async () => {
+    const fetchUser = task(function fetchUser() {
+      return new Promise(() => {});
+    });
+    const error = await new Promise((resolve) =>
+      fetchUser()
+        .pipe(map((x) => x))
+        .pipe(timeoutEach(5))
+        .subscribe({ error: resolve }),
+    );
+    expect((error as TimeoutError).taskName).toBe('fetchUser');
+    expect((error as Error).message).toBe('fetchUser timed out after 5 ms');
+    expect(() => timeoutEach(5)(null as never)).toThrow(TypeError);
+  });
+});
