@@ -171,3 +171,23 @@ export class UpstreamError extends Error {
     super(`upstream task '${upstream}' failed: ${why}`, { cause });
   }
 }
+
+/**
+ * A checkpoint cannot be used: it was written for another task or `checkpointVersion`, it is corrupt or not a
+ * checkpoint at all, it is a symbolic link, or a result could not be written to it. The run fails at its start (or at
+ * the first write) with this, rather than mix results of different work.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointError } from 'rxtask';
+ *
+ * const error = new CheckpointError('demo.checkpoint was written for another task');
+ * console.log(error.name, error instanceof Error); // 'CheckpointError' true
+ * ```
+ */
+export class CheckpointError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CheckpointError';
+  }
+}

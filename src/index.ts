@@ -3,10 +3,12 @@ export {
   type OverflowPolicy,
   toAsyncIterable,
 } from './async-iterable.js';
+export { type CheckpointInfo, checkpointInfo } from './checkpoint/checkpoint-info.js';
 export { type TaskContext, withContext } from './context.js';
 export type { RunStatus } from './engine/engine-types.js';
 export {
   BufferOverflowError,
+  CheckpointError,
   ItemError,
   NonRetryableError,
   NotStartedError,

@@ -30,6 +30,7 @@ import {
   assertPositiveInteger,
   assertScheduler,
   assertSignal,
+  assertString,
   describe,
 } from './validate.js';
 
@@ -83,6 +84,18 @@ export interface ParallelOptions extends PolicyOptions {
   /** Runs this map's attempts elsewhere (see `Runner`): `bullmqRunner` runs them on BullMQ workers. */
   runner?: Runner;
   /**
+   * A file to record each item that succeeds in, as the run goes (Node): a rerun over the same input finds the items
+   * an earlier run finished there, reports them with their recorded value and `attempts: 0` (a `restored` event)
+   * without running them, and runs the failed and unseen ones. The file is bound to the task (its name and its
+   * function's source) and to `checkpointVersion`: another one is a `CheckpointError` at the start. Values are stored
+   * as JSON. See `checkpointInfo`.
+   */
+  checkpoint?: string;
+  /** Each item's key in the checkpoint, a string or a finite number. Default: its position in the input. */
+  checkpointKey?: (item: never) => string | number;
+  /** A token for what the task's identity cannot see (its configuration, a model's version): part of the checkpoint's binding. */
+  checkpointVersion?: string | number;
+  /**
    * An application identity for each item, put on its ItemResult as `key` (the index stays the position): a string or
    * a finite number, read when the item is admitted (for `starmap`, of the whole tuple). A throw fails the run.
    */
@@ -119,6 +132,9 @@ export const PARALLEL_OPTION_NAMES = [
   'itemKey',
   'onResult',
   'sequential',
+  'checkpoint',
+  'checkpointKey',
+  'checkpointVersion',
 ] as const;
 
 /**
@@ -248,6 +264,15 @@ export function createRun(
     awaitItems: !spread,
     createdHolding: holdsAtCreation(),
     madeInGroup: currentGroupSignal(),
+    checkpoint:
+      checked.checkpoint === undefined
+        ? undefined
+        : {
+            path: checked.checkpoint,
+            identity: taskIdentity(definition),
+            version: checked.checkpointVersion,
+            key: checked.checkpointKey as ((item: unknown) => unknown) | undefined,
+          },
     itemKey: checked.itemKey as ((item: unknown) => unknown) | undefined,
     onResult: checked.onResult as ((result: ItemResult<unknown>) => unknown) | undefined,
   };
@@ -257,6 +282,22 @@ export function createRun(
     ordered: checked.ordered === true,
     createSource: () => createSource(items, bufferSize),
   });
+}
+
+/**
+ * A task's identity for its checkpoint: its name and a hash of its function's source, so a changed function does not
+ * resume from results of the old one.
+ */
+function taskIdentity(definition: { name: string; local: (...args: never[]) => unknown }): string {
+  // Whitespace aside: reformatting the code is not a change of the function.
+  const source = Function.prototype.toString.call(definition.local).replace(/\s+/g, '');
+  // FNV-1a, 52 bits: enough to tell versions of one function apart; not a security measure.
+  let hash = 0xcbf29ce484222325n & 0xfffffffffffffn;
+  for (let i = 0; i < source.length; i++) {
+    hash ^= BigInt(source.charCodeAt(i));
+    hash = (hash * 0x100000001b3n) & 0xfffffffffffffn;
+  }
+  return `${definition.name}#${hash.toString(36)}`;
 }
 
 /** `RXTASK_SEQUENTIAL=1` (or `true`) in the environment turns every map sequential, for debugging. */
@@ -299,6 +340,21 @@ export function checkParallelOptions(where: string, options: unknown): ParallelO
   if (checked.onProgress !== undefined) assertFunction(where, 'onProgress', checked.onProgress);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
   if (checked.itemKey !== undefined) assertFunction(where, 'itemKey', checked.itemKey);
+  assertString(where, 'checkpoint', checked.checkpoint);
+  if (checked.checkpointKey !== undefined) assertFunction(where, 'checkpointKey', checked.checkpointKey);
+  const version = checked.checkpointVersion;
+  if (
+    version !== undefined &&
+    typeof version !== 'string' &&
+    !(typeof version === 'number' && Number.isFinite(version))
+  ) {
+    throw new TypeError(
+      `${where}: \`checkpointVersion\` must be a string or a finite number, got ${describe(version)}`,
+    );
+  }
+  if (checked.checkpoint === undefined && (checked.checkpointKey !== undefined || version !== undefined)) {
+    throw new TypeError(`${where}: \`checkpointKey\` and \`checkpointVersion\` need a \`checkpoint\` file`);
+  }
   if (checked.onResult !== undefined) assertFunction(where, 'onResult', checked.onResult);
   assertBoolean(where, 'sequential', checked.sequential);
   if (checked.sequential === true && (checked.concurrency ?? 1) !== 1) {

@@ -100,6 +100,7 @@ export function callSettings(
     madeInGroup: undefined,
     itemKey: undefined,
     onResult: undefined,
+    checkpoint: undefined,
   };
 }
 

@@ -80,6 +80,8 @@ export interface EngineSettings {
   readonly awaitItems: boolean;
   /** Without async context (browsers), the limits held by the code that created the run; see `holdsAtCreation`. */
   readonly createdHolding: readonly Hold[] | undefined;
+  /** Where the run records its successes, and finds those of an earlier run. */
+  readonly checkpoint: CheckpointPlan | undefined;
   /** Each item's application identity (`ItemResult.key`); read when the item is admitted. */
   readonly itemKey: ((item: unknown) => unknown) | undefined;
   /** Called with each item's result as it completes, when the run is awaited. */
@@ -98,4 +100,14 @@ export interface DependencyResolver {
     fail: (error: unknown) => void,
     calls: FunctionTracker,
   ): Unsubscribable;
+}
+
+/** A run's checkpoint, as the options gave it. @internal */
+export interface CheckpointPlan {
+  readonly path: string;
+  /** The task's identity: its name and a hash of its function's source. */
+  readonly identity: string;
+  readonly version: string | number | undefined;
+  /** Each item's key in the checkpoint; the input position when `undefined`. */
+  readonly key: ((item: unknown) => unknown) | undefined;
 }

@@ -1,5 +1,6 @@
 import { captureContext } from '../async-context.js';
 import { assertSynchronousResult, watchCallbackResult } from '../callback-result.js';
+import { CheckpointFile } from '../checkpoint/checkpoint-file.js';
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
 import { onEnclosingGroupCancel } from '../futures/group-scope.js';
@@ -92,6 +93,15 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       this.unlinkGroup = onEnclosingGroupCancel((reason) => this.cancel(reason), this.settings.madeInGroup);
       if (this.ended) return;
     }
+    const plan = this.settings.checkpoint;
+    if (plan !== undefined) {
+      try {
+        this.checkpoint = CheckpointFile.open(plan.path, plan.identity, plan.version, this.settings.name);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+    }
     if (deadline !== undefined && deadline !== Number.POSITIVE_INFINITY) {
       // The timer ends a run whose tasks are in flight; admission checks the deadline too, for synchronous work.
       this.deadlineTimer = scheduleAfter(scheduler, deadline, () => this.finish('timed_out'));
@@ -149,6 +159,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.running += 1;
     if (this.reporter !== undefined && !this.report('queued', slot, context, item)) return;
     if (this.itemKey !== undefined && !this.readKey(slot, item)) return;
+    if (this.checkpoint !== undefined && this.restoredFromCheckpoint(slot, context, item, index)) return;
     if ((typeof item === 'object' && item !== null) || typeof item === 'function') {
       let wait: 'dependencies' | 'thenable' | undefined;
       try {
@@ -185,6 +196,38 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       return this.userFailed(error);
     }
     return !this.ended;
+  }
+
+  /**
+   * Looks the item up in the checkpoint: an item an earlier run finished is reported with its recorded value and
+   * `attempts: 0`, without running (true). A key function that throws, or gives no string or number, fails the run.
+   */
+  private restoredFromCheckpoint(slot: Slot, context: RunContext, item: unknown, index: number): boolean {
+    const keyOf = this.settings.checkpoint?.key;
+    let key: unknown = index;
+    try {
+      if (keyOf !== undefined) key = keyOf(item);
+      if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
+        assertSynchronousResult(this.settings.name, 'checkpointKey', key);
+        throw new TypeError(
+          `${this.settings.name}: \`checkpointKey\` must return a string or a finite number, got ${describe(key)}`,
+        );
+      }
+    } catch (error) {
+      this.userFailed(error);
+      return true;
+    }
+    if (this.ended) return true;
+    const done = (this.checkpoint as CheckpointFile).done;
+    if (!done.has(key)) {
+      slot.checkpointKey = key;
+      return false;
+    }
+    slot.restored = true;
+    slot.waiting = false;
+    context.attempt = 0;
+    this.settle(slot, true, done.get(key));
+    return true;
   }
 
   /** Runs the item's function: through the guard when there are policies, else on the fast path. */
@@ -278,6 +321,10 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.inner = undefined;
     slot.waiting = false;
     slot.attemptOver = false;
+    const restored = slot.restored;
+    slot.restored = false;
+    const checkpointKey = slot.checkpointKey;
+    slot.checkpointKey = undefined;
     this.freeSlots.push(slot);
     this.running -= 1;
     const durationMs = this.clock.now() - slot.startedAt;
@@ -288,6 +335,14 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.sink.result(index, ok, valueOrError, context.attempt, durationMs, slot.key);
     if (this.selfDelivering) this.delivered += 1;
     if (this.ended) return;
+    if (ok && checkpointKey !== undefined && this.checkpoint !== undefined) {
+      try {
+        this.checkpoint.record(checkpointKey, valueOrError);
+      } catch (error) {
+        this.userFailed(error);
+        return;
+      }
+    }
     if (this.onResult !== undefined) {
       try {
         const result = itemResult(index, ok, valueOrError, context.attempt, durationMs, slot.key);
@@ -300,8 +355,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     }
     if (this.reporter !== undefined) {
       try {
-        const type = ok ? 'succeeded' : 'failed';
-        this.reporter.end(type, slot.runName, context.index, context.attempt, valueOrError, durationMs);
+        if (restored) this.reporter.restored(slot.runName, context.index);
+        else {
+          const type = ok ? 'succeeded' : 'failed';
+          this.reporter.end(type, slot.runName, context.index, context.attempt, valueOrError, durationMs);
+        }
       } catch (error) {
         this.userFailed(error);
         return;

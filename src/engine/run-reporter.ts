@@ -46,6 +46,19 @@ export class RunReporter {
     } else this.emit({ type, task, runName, index, attempt, time, reason: valueOrError, durationMs });
   }
 
+  /** An item whose outcome a checkpoint had: it did not run. */
+  restored(runName: string, index: number | undefined): void {
+    this.emit({
+      type: 'restored',
+      task: this.task,
+      runName,
+      index,
+      attempt: 0,
+      time: this.scheduler.now(),
+      from: 'checkpoint',
+    });
+  }
+
   progress(done: number, total: number): void {
     const task = this.task;
     const time = this.scheduler.now();

@@ -1,4 +1,5 @@
 import type { Subscription } from 'rxjs';
+import type { CheckpointFile } from '../checkpoint/checkpoint-file.js';
 import type { RunContext } from '../context.js';
 import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
 import { EventTargets } from '../events.js';
@@ -30,6 +31,8 @@ export abstract class RunState {
   protected stoppedBy: number | undefined = undefined;
   protected ended = false;
   protected deadlineTimer: Subscription | undefined = undefined;
+  /** The run's open checkpoint, when it has one. */
+  protected checkpoint: CheckpointFile | undefined = undefined;
   /** Stops listening to the task group the run was started in. */
   protected unlinkGroup: (() => void) | undefined = undefined;
   /** A listener's throw while the run was already ending: the run fails with it once everything is released. */
@@ -188,6 +191,17 @@ export abstract class RunState {
     for (const slot of holdingPermits) this.guard?.releasePermit(slot);
   }
 
+  /** Writes what the checkpoint still holds back and closes it; a failed write is the run's failure if it can be. */
+  private closeCheckpoint(): void {
+    const checkpoint = this.checkpoint;
+    this.checkpoint = undefined;
+    try {
+      checkpoint?.close();
+    } catch (error) {
+      this.lateFailure ??= { error };
+    }
+  }
+
   /** Lets go of the deadline timer, the signal listener and the source. */
   private release(): void {
     this.deadlineTimer?.unsubscribe();
@@ -195,6 +209,7 @@ export abstract class RunState {
     this.settings.signal?.removeEventListener('abort', this.onAbort);
     this.unlinkGroup?.();
     this.source.close(this.calls);
+    this.closeCheckpoint();
     this.guard?.stop();
     this.clock.stop();
     this.calls.close(this.stopReason);

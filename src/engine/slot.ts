@@ -43,6 +43,10 @@ export class Slot {
   afterBorrow: ((lent: boolean) => void) | undefined = undefined;
   /** Goes on to the rate limit once a concurrency permit is held; made on first use. */
   afterPermit: (() => void) | undefined = undefined;
+  /** The item's key in the run's checkpoint, when it has one. */
+  checkpointKey: string | number | undefined = undefined;
+  /** True while the slot reports an item its checkpoint had, which did not run. */
+  restored = false;
   /** The item's `itemKey`, when the run has one. */
   key: string | number | undefined = undefined;
   /** The item's run name, set only when someone listens to events. */
