@@ -47,6 +47,7 @@ export type RunEvent =
   | (RunEventBase & { readonly type: 'retrying'; readonly error: unknown; readonly delayMs: number })
   | (RunEventBase & { readonly type: 'succeeded'; readonly durationMs: number })
   | (RunEventBase & { readonly type: 'restored'; readonly from: 'checkpoint' })
+  | (RunEventBase & { readonly type: 'cached' })
   | (RunEventBase & { readonly type: 'failed'; readonly error: unknown; readonly durationMs: number })
   | (RunEventBase & { readonly type: 'cancelled'; readonly reason: unknown; readonly durationMs: number })
   | (RunEventBase & { readonly type: 'progress'; readonly done: number; readonly total: number });

@@ -3,6 +3,8 @@ export {
   type OverflowPolicy,
   toAsyncIterable,
 } from './async-iterable.js';
+export { type CacheStore, MemoryStore } from './cache/memory-store.js';
+export type { CacheOptions } from './cache/result-cache.js';
 export { type CheckpointInfo, checkpointInfo } from './checkpoint/checkpoint-info.js';
 export { type TaskContext, withContext } from './context.js';
 export type { RunStatus } from './engine/engine-types.js';

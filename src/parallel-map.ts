@@ -1,4 +1,5 @@
 import { from, type Observable, type SchedulerLike } from 'rxjs';
+import { type CacheOptions, ResultCache } from './cache/result-cache.js';
 import type { TaskContext } from './context.js';
 import type { EngineSettings } from './engine/engine.js';
 import {
@@ -19,6 +20,7 @@ import { POLICY_OPTIONS, type PolicyOptions, resolvePolicies } from './policies/
 import { runNamer } from './run-name.js';
 import { assertRunner, type Runner, remoteFunction } from './runners/runner.js';
 import { toDefinition } from './task-definition.js';
+import { taskIdentity } from './task-identity.js';
 import { isObservableLike, type TaskResult } from './task-output.js';
 import type { TaskRun } from './task-run.js';
 import { defaultScheduler } from './time.js';
@@ -91,6 +93,8 @@ export interface ParallelOptions extends PolicyOptions {
    * as JSON. See `checkpointInfo`.
    */
   checkpoint?: string;
+  /** The result cache of this map's items, in place of the task's own (see `TaskOptions.cache`); `false` for none. */
+  cache?: boolean | CacheOptions;
   /** Each item's key in the checkpoint, a string or a finite number. Default: its position in the input. */
   checkpointKey?: (item: never) => string | number;
   /** A token for what the task's identity cannot see (its configuration, a model's version): part of the checkpoint's binding. */
@@ -133,6 +137,7 @@ export const PARALLEL_OPTION_NAMES = [
   'onResult',
   'sequential',
   'checkpoint',
+  'cache',
   'checkpointKey',
   'checkpointVersion',
 ] as const;
@@ -264,12 +269,16 @@ export function createRun(
     awaitItems: !spread,
     createdHolding: holdsAtCreation(),
     madeInGroup: currentGroupSignal(),
+    cache:
+      checked.cache === undefined
+        ? definition.cache
+        : ResultCache.of(where, checked.cache, taskIdentity(definition.name, definition.local)),
     checkpoint:
       checked.checkpoint === undefined
         ? undefined
         : {
             path: checked.checkpoint,
-            identity: taskIdentity(definition),
+            identity: taskIdentity(definition.name, definition.local),
             version: checked.checkpointVersion,
             key: checked.checkpointKey as ((item: unknown) => unknown) | undefined,
           },
@@ -282,22 +291,6 @@ export function createRun(
     ordered: checked.ordered === true,
     createSource: () => createSource(items, bufferSize),
   });
-}
-
-/**
- * A task's identity for its checkpoint: its name and a hash of its function's source, so a changed function does not
- * resume from results of the old one.
- */
-function taskIdentity(definition: { name: string; local: (...args: never[]) => unknown }): string {
-  // Whitespace aside: reformatting the code is not a change of the function.
-  const source = Function.prototype.toString.call(definition.local).replace(/\s+/g, '');
-  // FNV-1a, 52 bits: enough to tell versions of one function apart; not a security measure.
-  let hash = 0xcbf29ce484222325n & 0xfffffffffffffn;
-  for (let i = 0; i < source.length; i++) {
-    hash ^= BigInt(source.charCodeAt(i));
-    hash = (hash * 0x100000001b3n) & 0xfffffffffffffn;
-  }
-  return `${definition.name}#${hash.toString(36)}`;
 }
 
 /** `RXTASK_SEQUENTIAL=1` (or `true`) in the environment turns every map sequential, for debugging. */

@@ -46,9 +46,11 @@ export function subscribeCall(
     onStart?.();
     if (!subscriber.closed) {
       try {
-        const teardown = hasPolicies(definition.policies)
-          ? subscribeGuardedCall(definition, resolved, subscriber, calls, createdHolding)
-          : subscribeDirectCall(definition, resolved, subscriber, attempt, index, calls);
+        // A call with retry, timeout, limits or a cache runs through the engine, which has them all.
+        const teardown =
+          hasPolicies(definition.policies) || definition.cache !== undefined
+            ? subscribeGuardedCall(definition, resolved, subscriber, calls, createdHolding)
+            : subscribeDirectCall(definition, resolved, subscriber, attempt, index, calls);
         subscriber.add(teardown);
       } catch (error) {
         // A listener or `runName` that throws before the function runs fails the call, even after a dependency.
@@ -101,6 +103,7 @@ export function callSettings(
     itemKey: undefined,
     onResult: undefined,
     checkpoint: undefined,
+    cache: definition.cache,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { CacheOptions, ResultCache } from './cache/result-cache.js';
 import type { TaskContext } from './context.js';
 import type { RunEvent } from './events.js';
 import { NO_POLICIES, type Policies, type PolicyOptions } from './policies/task-policies.js';
@@ -48,6 +49,12 @@ export interface TaskOptions extends PolicyOptions {
   runner?: Runner;
   /** Its maps run one item at a time, in input order (see `ParallelOptions.sequential`); a map may say otherwise. */
   sequential?: boolean;
+  /**
+   * Keeps results, so a call with the same arguments does not run again: `true`, or `{ key, ttl, version, refresh,
+   * store }` (see `CacheOptions`). A hit has `attempts: 0` and a `cached` event; failures are never kept; calls with
+   * the same key at once run the function once and share its outcome. A map or `.with()` may say otherwise.
+   */
+  cache?: boolean | CacheOptions;
 }
 
 /** What a task is made of; the engine runs the function directly, without a TaskRun per item. @internal */
@@ -61,6 +68,8 @@ export interface TaskDefinition {
   readonly parameters: readonly string[];
   /** The function itself, for `forward()`, even when `fn` hands attempts to a runner. */
   readonly local: TaskFunction<unknown[]>;
+  /** The task's result cache, resolved from its `cache` option. */
+  readonly cache: ResultCache | undefined;
 }
 
 /** Where a task function keeps its definition. @internal */
@@ -83,5 +92,6 @@ export function toDefinition(fn: TaskFunction<unknown[]> | object): TaskDefiniti
     policies: NO_POLICIES,
     parameters: [],
     local: plain,
+    cache: undefined,
   };
 }

@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { ResultCache } from './cache/result-cache.js';
 import { RunContext } from './context.js';
 import { hasDependencies } from './futures/dependencies.js';
 import { currentGroupSignal } from './futures/group-scope.js';
@@ -12,12 +13,22 @@ import { assertRunName, formatRunName, parameterNames } from './run-name.js';
 import { assertRunner, remoteFunction } from './runners/runner.js';
 import { subscribeCall } from './task-call.js';
 import { TASK_DEFINITION, type TaskDefinition, type TaskFunction, type TaskOptions } from './task-definition.js';
+import { taskIdentity } from './task-identity.js';
 import { isObservableLike } from './task-output.js';
 import { TaskRun } from './task-run.js';
 import type { Task } from './task-types.js';
 import { assertBoolean, assertFunction, assertOptions, assertString, describe } from './validate.js';
 
-const TASK_OPTIONS = ['name', 'runName', 'waitFor', 'onEvent', 'runner', 'sequential', ...POLICY_OPTIONS] as const;
+const TASK_OPTIONS = [
+  'name',
+  'runName',
+  'waitFor',
+  'onEvent',
+  'runner',
+  'sequential',
+  'cache',
+  ...POLICY_OPTIONS,
+] as const;
 
 /** Checks a task's options, at `task()` and `.with()`. @internal */
 export function checkTaskOptions(where: string, options: unknown): TaskOptions {
@@ -163,6 +174,7 @@ export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, poli
     policies,
     parameters,
     local: fn,
+    cache: ResultCache.of(name, options.cache, taskIdentity(name, fn)),
   };
   const callable = (...args: unknown[]) => {
     const createdHolding = holdsAtCreation();

@@ -1,4 +1,5 @@
 import type { SchedulerLike, Unsubscribable } from 'rxjs';
+import type { ResultCache } from '../cache/result-cache.js';
 import type { EventStream, RunEvent } from '../events.js';
 import type { ItemResult } from '../item-result.js';
 import type { Hold } from '../policies/limit-scope.js';
@@ -80,6 +81,8 @@ export interface EngineSettings {
   readonly awaitItems: boolean;
   /** Without async context (browsers), the limits held by the code that created the run; see `holdsAtCreation`. */
   readonly createdHolding: readonly Hold[] | undefined;
+  /** The task's result cache: a hit does not run the function. */
+  readonly cache: ResultCache | undefined;
   /** Where the run records its successes, and finds those of an earlier run. */
   readonly checkpoint: CheckpointPlan | undefined;
   /** Each item's application identity (`ItemResult.key`); read when the item is admitted. */

@@ -1,4 +1,5 @@
 import { captureContext } from '../async-context.js';
+import type { ResultCache } from '../cache/result-cache.js';
 import { assertSynchronousResult, watchCallbackResult } from '../callback-result.js';
 import { CheckpointFile } from '../checkpoint/checkpoint-file.js';
 import { RunContext } from '../context.js';
@@ -232,6 +233,10 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
 
   /** Runs the item's function: through the guard when there are policies, else on the fast path. */
   private invoke(slot: Slot, context: RunContext, item: unknown): void {
+    if (this.settings.cache !== undefined && !slot.cacheMissed) {
+      this.lookUpCache(slot, context, item);
+      return;
+    }
     if (this.guard !== undefined) {
       slot.item = item;
       this.guard.begin(slot);
@@ -274,6 +279,51 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     const context = slot.abandoned as RunContext;
     slot.abandoned = undefined;
     this.calls.ended(ok, valueOrError, context);
+  }
+
+  /**
+   * Looks the item's key up in the result cache before anything else (a hit takes no permit and no token): a hit, or
+   * the outcome of another call with the same key, is the item's outcome with `attempts: 0`; a miss runs it. A key no
+   * argument can make, or a store that fails to read, fails the item.
+   */
+  private lookUpCache(slot: Slot, context: RunContext, item: unknown): void {
+    const cache = this.settings.cache as ResultCache;
+    let key: string;
+    try {
+      key = cache.keyOf(this.spread ? asArguments(item) : [item]);
+    } catch (error) {
+      slot.waiting = false;
+      this.settle(slot, false, error);
+      return;
+    }
+    slot.waiting = true;
+    const current = () => slot.context === context && !this.ended;
+    cache.lookUp(key).then(
+      (lookup) =>
+        this.resume(() => {
+          if (!current()) {
+            if (lookup.kind === 'run') lookup.entry.abandon();
+            return;
+          }
+          if (lookup.kind === 'run') {
+            slot.cacheEntry = lookup.entry;
+            slot.cacheMissed = true;
+            this.invoke(slot, context, item);
+            return;
+          }
+          slot.cached = true;
+          slot.waiting = false;
+          context.attempt = 0;
+          if (lookup.kind === 'hit') this.settle(slot, true, lookup.value);
+          else this.settle(slot, lookup.ok, lookup.valueOrError);
+        }),
+      (error: unknown) =>
+        this.resume(() => {
+          if (!current()) return;
+          slot.waiting = false;
+          this.settle(slot, false, error);
+        }),
+    );
   }
 
   /**
@@ -323,6 +373,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.attemptOver = false;
     const restored = slot.restored;
     slot.restored = false;
+    const cached = slot.cached;
+    slot.cached = false;
+    slot.cacheMissed = false;
+    const cacheEntry = slot.cacheEntry;
+    slot.cacheEntry = undefined;
     const checkpointKey = slot.checkpointKey;
     slot.checkpointKey = undefined;
     this.freeSlots.push(slot);
@@ -335,6 +390,17 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.sink.result(index, ok, valueOrError, context.attempt, durationMs, slot.key);
     if (this.selfDelivering) this.delivered += 1;
     if (this.ended) return;
+    if (cacheEntry !== undefined) {
+      if (!ok) cacheEntry.fail(valueOrError);
+      else {
+        try {
+          cacheEntry.succeed(valueOrError).then(undefined, this.asyncUserFailed);
+        } catch (error) {
+          this.userFailed(error);
+          return;
+        }
+      }
+    }
     if (ok && checkpointKey !== undefined && this.checkpoint !== undefined) {
       try {
         this.checkpoint.record(checkpointKey, valueOrError);
@@ -356,6 +422,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     if (this.reporter !== undefined) {
       try {
         if (restored) this.reporter.restored(slot.runName, context.index);
+        else if (cached) this.reporter.cached(slot.runName, context.index);
         else {
           const type = ok ? 'succeeded' : 'failed';
           this.reporter.end(type, slot.runName, context.index, context.attempt, valueOrError, durationMs);

@@ -46,6 +46,11 @@ export class RunReporter {
     } else this.emit({ type, task, runName, index, attempt, time, reason: valueOrError, durationMs });
   }
 
+  /** An item whose outcome the result cache had (or another call with its key computed): it did not run. */
+  cached(runName: string, index: number | undefined): void {
+    this.emit({ type: 'cached', task: this.task, runName, index, attempt: 0, time: this.scheduler.now() });
+  }
+
   /** An item whose outcome a checkpoint had: it did not run. */
   restored(runName: string, index: number | undefined): void {
     this.emit({

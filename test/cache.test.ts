@@ -1,0 +1,167 @@
+import Keyv from 'keyv';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type CacheStore, MemoryStore, RateLimiter, type RunEvent, type TaskContext, task } from '../src/index.js';
+
+// Issue 16: the result cache (Prefect's and Flyte's), with rxtask's own store and any Keyv store.
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A task of one argument that counts its calls, over a store of the test's own. */
+function counted(fn: (this: TaskContext, x: never) => unknown, cache: object = {}) {
+  const calls: unknown[][] = [];
+  const store = new MemoryStore();
+  const counting = task(
+    function (this: TaskContext, x?: unknown) {
+      calls.push([x]);
+      return fn.call(this, x as never);
+    },
+    { name: 'counting', cache: { store, ...cache } },
+  );
+  return { counting, calls, store };
+}
+
+describe('the result cache', () => {
+  it('a second call with the same arguments does not run: its value is the stored one, attempts 0, a cached event', async () => {
+    const events: RunEvent[] = [];
+    const store = new MemoryStore();
+    let calls = 0;
+    const fetchUser = task(
+      async (query: { id: number; fields: string[] }) => {
+        calls += 1;
+        return { id: query.id, name: `user ${query.id}` };
+      },
+      { cache: { store }, onEvent: (event) => events.push(event) },
+    );
+    const first = await fetchUser({ id: 1, fields: ['name'] });
+    // The key order of a plain object does not matter.
+    const second = await fetchUser({ fields: ['name'], id: 1 } as never);
+    expect(second).toEqual(first);
+    expect(calls).toBe(1);
+    expect(events.filter((event) => event.type === 'cached')).toHaveLength(1);
+    const result = await fetchUser.map([{ id: 1, fields: ['name'] }]);
+    expect(result.itemResults()[0].attempts).toBe(0);
+    expect(calls).toBe(1);
+  });
+
+  it('never keeps a failure', async () => {
+    let fail = true;
+    const { counting, calls } = counted(async (x: number) => {
+      if (fail) throw new Error('down');
+      return x;
+    });
+    await expect(counting(1)).rejects.toThrow('down');
+    fail = false;
+    await expect(counting(1)).resolves.toBe(1);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('runs the function once for calls with the same key at once, in a map and across maps, and shares the outcome', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { counting, calls } = counted(async (x: number) => {
+      await gate;
+      return x * 10;
+    });
+    const map = counting.map([1, 1, 2, 1]);
+    const other = counting.map([2, 1]);
+    const single = counting(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    expect((await map).values()).toEqual([10, 10, 20, 10]);
+    expect((await other).values()).toEqual([20, 10]);
+    expect(await single).toBe(10);
+    expect(calls.map(([x]) => x).sort()).toEqual([1, 2]);
+  });
+
+  it('a failure is shared by the calls that waited for it, and is not kept', async () => {
+    let attempt = 0;
+    const { counting } = counted(async () => {
+      attempt += 1;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      throw new Error(`attempt ${attempt}`);
+    });
+    const [a, b] = await Promise.allSettled([counting(), counting()]);
+    expect(a).toMatchObject({ status: 'rejected', reason: new Error('attempt 1') });
+    expect(b).toMatchObject({ status: 'rejected', reason: new Error('attempt 1') });
+    await expect(counting()).rejects.toThrow('attempt 2');
+  });
+
+  it('a hit takes no rate-limit token', async () => {
+    const limiter = new RateLimiter({ limit: 1, interval: 'hour' });
+    const store = new MemoryStore();
+    const limited = task(async (x: number) => x, { cache: { store }, rateLimit: limiter });
+    expect(await limited(1)).toBe(1);
+    // The limiter has no token left for an hour: only a hit can answer now.
+    expect(await limited(1)).toBe(1);
+  });
+
+  it('key, version, refresh and ttl', async () => {
+    vi.useFakeTimers();
+    const { counting, calls, store } = counted(async (x: number) => x, { key: (x: number) => `n${x % 2}`, ttl: 1_000 });
+    expect(await counting(1)).toBe(1);
+    expect(await counting(3)).toBe(1); // the same key: n1
+    expect(calls).toHaveLength(1);
+    vi.advanceTimersByTime(1_001);
+    expect(await counting(3)).toBe(3);
+    expect(calls).toHaveLength(2);
+
+    const refreshed = task(async () => 'new', { name: 'counting', cache: { store, key: () => 'n1', refresh: true } });
+    expect(await refreshed()).toBe('new');
+    expect(await counting(1)).toBe('new');
+
+    const v1 = task(async () => 'v1', { cache: { store, key: () => 'k', version: 1 } });
+    const v2 = task(async () => 'v2', { cache: { store, key: () => 'k', version: 2 } });
+    expect([await v1(), await v2(), await v1()]).toEqual(['v1', 'v2', 'v1']);
+  });
+
+  it('an argument no key can hold is a TypeError naming it', async () => {
+    const { counting } = counted((x: unknown) => x);
+    await expect(counting(() => 1)).rejects.toThrow(/argument 1/);
+    await expect(counting({ nested: { fn: Symbol('s') } })).rejects.toThrow(/argument 1\.nested\.fn/);
+    expect(() => task((x: number) => x, { cache: { ttl: -1 } })).toThrow(RangeError);
+    expect(() => task((x: number) => x, { cache: { store: {} as CacheStore } })).toThrow(/Keyv/);
+    expect(() => task((x: number) => x, { cache: { colour: 'red' } as never })).toThrow(TypeError);
+  });
+
+  it('works with any Keyv store, and a value it cannot hold is an error at its first write', async () => {
+    const keyv = new Keyv();
+    let calls = 0;
+    const square = task(
+      async (x: number) => {
+        calls += 1;
+        return { square: x * x };
+      },
+      { cache: { store: keyv } },
+    );
+    expect(await square(4)).toEqual({ square: 16 });
+    expect(await square(4)).toEqual({ square: 16 });
+    expect(calls).toBe(1);
+    const unstorable = task(async () => () => 'a function', { cache: { store: keyv } });
+    await expect(unstorable()).rejects.toThrow(/cannot be stored/);
+    const big = task(async () => 10n, { cache: { store: keyv } });
+    await expect(big()).rejects.toThrow(/cannot be stored/);
+  });
+
+  it('a map may turn the task’s cache off, and cancelling a call lets a waiting one run itself', async () => {
+    const { counting, calls } = counted(async (x: number) => x);
+    await counting(1);
+    await counting.map([1], { cache: false });
+    expect(calls).toHaveLength(2);
+
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = counted(async function (this: TaskContext, x: number) {
+      await Promise.race([gate, new Promise((resolve) => this.signal.addEventListener('abort', resolve))]);
+      return x;
+    });
+    const first = slow.counting(7).subscribe();
+    const second = slow.counting(7);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    first.unsubscribe();
+    release();
+    expect(await second).toBe(7);
+    expect(slow.calls).toHaveLength(2);
+  });
+});
