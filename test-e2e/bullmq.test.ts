@@ -1,5 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -8,6 +7,7 @@ import { bullmqRunner, serve } from '../bullmq/index.js';
 import { QueueKeys } from '../bullmq/keys.js';
 import { NonRetryableError, parallelMap, TimeoutError, task } from '../src/index.js';
 import { counted, dated, failing, slow, square, started, thirdTime } from './fixtures/remote-tasks.js';
+import { freePort, redisAt, startRedis } from './redis-server.js';
 
 /**
  * The BullMQ runner against a real Redis (Debian's redis-server on a free loopback port) and real worker and caller
@@ -17,41 +17,7 @@ const root = resolve(__dirname, '..');
 const children: ChildProcess[] = [];
 let redis: ChildProcess;
 let port: number;
-const connection = (on = port) => ({ host: '127.0.0.1', port: on });
-
-async function freePort(): Promise<number> {
-  return new Promise((found) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address() as { port: number };
-      server.close(() => found(free));
-    });
-  });
-}
-
-/** Starts Debian's redis-server without persistence and waits until it answers. */
-async function startRedis(on: number): Promise<ChildProcess> {
-  let binary: string;
-  try {
-    binary = execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('redis-server is not on the PATH: install Debian’s package with `apt-get install -y redis-server`');
-  }
-  const args = ['--port', String(on), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const server = spawn(binary, [...args, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    const client = new Redis({ ...connection(on), lazyConnect: true, retryStrategy: () => null });
-    client.on('error', () => {}); // refused until the server listens
-    const answered = await client.connect().then(
-      () => client.ping(),
-      () => undefined,
-    );
-    client.disconnect();
-    if (answered === 'PONG') break;
-    await new Promise((wait) => setTimeout(wait, 25));
-  }
-  return server;
-}
+const connection = (on = port) => redisAt(on);
 
 function spawnFixture(script: string, args: string[]): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test-e2e', 'fixtures', script), ...args], {

@@ -219,15 +219,25 @@ function isStored(value: unknown): value is Stored {
   return 'v' in value || (value as Stored).undef === true;
 }
 
-/** A store other than memory serializes: a value JSON cannot hold would come back changed, or not at all. */
-function assertJsonable(where: string, value: unknown): void {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new TypeError(`${where}: the result cannot be stored in the cache: ${String(error)}`);
+/**
+ * A store other than memory keeps values as JSON: a value JSON would change (a Map, a Set, a Date, a class instance, a
+ * BigInt, a function, NaN) is refused here rather than come back different. `undefined` properties are dropped, as
+ * JSON does.
+ */
+function assertJsonable(where: string, value: unknown, path = 'the result', seen = new Set<unknown>()): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean' || value === undefined) return;
+  if (typeof value === 'number' && Number.isFinite(value)) return;
+  if (typeof value === 'object' && !seen.has(value)) {
+    const prototype = Object.getPrototypeOf(value);
+    if (Array.isArray(value) || prototype === Object.prototype || prototype === null) {
+      seen.add(value);
+      for (const [key, inner] of Object.entries(value)) assertJsonable(where, inner, `${path}.${key}`, seen);
+      seen.delete(value);
+      return;
+    }
   }
-  if (text === undefined && value !== undefined) {
-    throw new TypeError(`${where}: the result cannot be stored in the cache (got ${describe(value)})`);
-  }
+  throw new TypeError(
+    `${where}: ${path} cannot be stored in the cache as JSON without change (got ${describe(value)}); ` +
+      'return plain data, or cache it in a MemoryStore',
+  );
 }
