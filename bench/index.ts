@@ -3,7 +3,7 @@
  * its memory when streaming 1e7 items. Prints a table and writes it to docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,33 @@ async function eventsCost(): Promise<{ silentUs: number; listenedUs: number }> {
   return { silentUs, listenedUs };
 }
 
+/** What a checkpoint adds per item: the same map of 1e5 no-op items, with and without a checkpoint file. */
+async function checkpointCost(): Promise<{ plainUs: number; checkpointUs: number }> {
+  const items = Array.from({ length: 1e5 }, (_, i) => i);
+  const dir = mkdtempSync(join(os.tmpdir(), 'rxtask-bench-'));
+  const median = async (run: (round: number) => Promise<unknown>) => {
+    const times: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      gc();
+      const started = performance.now();
+      await run(round);
+      times.push(performance.now() - started);
+    }
+    return (times.sort((a, b) => a - b)[2] * 1000) / items.length;
+  };
+  try {
+    await parallelMap(noop, items, { concurrency: 16, checkpoint: join(dir, 'warm.checkpoint') });
+    const plainUs = await median(() => parallelMap(noop, items, { concurrency: 16 }).then((r) => r));
+    // A fresh file each round: every item runs and is recorded.
+    const checkpointUs = await median((round) =>
+      parallelMap(noop, items, { concurrency: 16, checkpoint: join(dir, `run-${round}.checkpoint`) }).then((r) => r),
+    );
+    return { plainUs, checkpointUs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** CPU-bound work on worker threads against the same work inline, and the cost of a trivial task's round trip. */
 async function workerSpeedup(): Promise<{ speedup: number; inlineMs: number; workerMs: number; dispatchUs: number }> {
   const work = new URL('./cpu-work.mjs', import.meta.url);
@@ -163,6 +190,7 @@ const floorScaling = at('floor (worker loop)', 1e6, 16) / at('floor (worker loop
 const vsPmap = at('p-map', 1e6, 16) / at('rxtask await', 1e6, 16);
 const streaming = await streamingHeap(1e7);
 const eventCost = await eventsCost();
+const checkpoint = await checkpointCost();
 const workers = await workerSpeedup();
 const distributed = await distributedBench();
 const rates = [
@@ -175,6 +203,7 @@ const summary = [
   `- Scaling, t(1e6) / t(1e5) at concurrency 16: rxtask ${scaling.toFixed(1)}, the floor ${floorScaling.toFixed(1)}.`,
   `- Streaming 1e7 items from a generator through \`for await\`: heap growth ${streaming.growthMb.toFixed(1)} MB, ${streaming.usPerItem.toFixed(2)} µs per item.`,
   `- Events, at N = 1e6, concurrency 16: ${eventCost.silentUs.toFixed(3)} µs per item with nobody listening (as in the table: no event is built), ${eventCost.listenedUs.toFixed(3)} µs with a listener on \`events$\` (four events per item).`,
+  `- Checkpoint, 1e5 no-op items at concurrency 16 recorded to a file: ${checkpoint.checkpointUs.toFixed(3)} µs per item against ${checkpoint.plainUs.toFixed(3)} µs without, ${(checkpoint.checkpointUs - checkpoint.plainUs).toFixed(2)} µs added per item.`,
   `- Worker threads (\`rxtask/worker\`, 2 threads on ${os.cpus().length} cores): 200 CPU-bound tasks of ~5 ms took ${workers.inlineMs.toFixed(0)} ms inline and ${workers.workerMs.toFixed(0)} ms on threads, a ${workers.speedup.toFixed(2)}× speedup; a trivial task's round trip to a thread costs ${workers.dispatchUs.toFixed(1)} µs more than running it inline.`,
   ...rates.map(
     (r) =>

@@ -5,6 +5,11 @@
  * progress lines instead.
  *
  *   npm run demo -- --items 500 --concurrency 32 --rate 200
+ *
+ * With `--checkpoint FILE`, each page fetched is recorded in FILE as the run goes: stop the demo with Ctrl-C and run
+ * the same command again, and it finishes only what was left.
+ *
+ *   npm run demo -- --checkpoint demo.checkpoint
  */
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
@@ -15,6 +20,7 @@ const { values: flags } = parseArgs({
     items: { type: 'string', default: '300' },
     concurrency: { type: 'string', default: '24' },
     rate: { type: 'string', default: '150' },
+    checkpoint: { type: 'string' },
   },
 });
 const itemCount = Number(flags.items);
@@ -70,6 +76,7 @@ const bar = new SingleBar({
 });
 let retries = 0;
 let failed = 0;
+let restored = 0;
 let lastPrinted = -1;
 const startedAt = performance.now();
 const rateNow = (done: number) => (done / ((performance.now() - startedAt) / 1000)).toFixed(0);
@@ -78,6 +85,7 @@ if (interactive) bar.start(itemCount, 0, { rate: 0, retries: 0, failed: 0 });
 const onEvent = (event: RunEvent) => {
   if (event.type === 'retrying') retries += 1;
   if (event.type === 'failed') failed += 1;
+  if (event.type === 'restored') restored += 1;
   if (event.type !== 'progress') return;
   if (interactive) {
     bar.update(event.done, { rate: rateNow(event.done), retries, failed });
@@ -92,11 +100,24 @@ const onEvent = (event: RunEvent) => {
   }
 };
 
-const result = await fetchPage.map(
-  Array.from({ length: itemCount }, (_, page) => page),
-  { concurrency, rateLimit: { limit: ratePerSecond, interval: 'second' }, onEvent },
-);
-if (interactive) bar.stop();
+// Ctrl-C cancels the run (what is in flight is aborted, the checkpoint is written) instead of killing the process.
+const interrupt = new AbortController();
+process.once('SIGINT', () => interrupt.abort(new Error('interrupted with Ctrl-C')));
+let result: Awaited<ReturnType<typeof fetchPage.map>>;
+try {
+  result = await fetchPage.map(
+    Array.from({ length: itemCount }, (_, page) => page),
+    {
+      concurrency,
+      rateLimit: { limit: ratePerSecond, interval: 'second' },
+      onEvent,
+      signal: interrupt.signal,
+      checkpoint: flags.checkpoint,
+    },
+  );
+} finally {
+  if (interactive) bar.stop();
+}
 
 const seconds = (performance.now() - startedAt) / 1000;
 const durations = result
@@ -111,6 +132,11 @@ const attempts = result.itemResults().reduce<Record<number, number>>((counts, it
 const bytes = result.successes().reduce((sum, item) => sum + item.value.bytes, 0);
 
 console.log(`\n${result.total} requests in ${seconds.toFixed(1)} s (status: ${result.status})`);
+if (flags.checkpoint !== undefined) {
+  console.log(
+    `checkpoint ${flags.checkpoint}: ${restored} pages restored from an earlier run, ${result.successes().length - restored} fetched now`,
+  );
+}
 console.table({
   succeeded: { value: result.successes().length },
   failed: { value: result.failures().length },
