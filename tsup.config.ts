@@ -7,6 +7,7 @@ export default defineConfig({
     'operators/index': 'operators/index.ts',
     'worker/index': 'worker/index.ts',
     'bullmq/index': 'bullmq/index.ts',
+    'lmdb/index': 'lmdb/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -17,7 +18,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  external: ['rxjs', 'piscina', 'bullmq', 'ioredis'],
+  external: ['rxjs', 'piscina', 'bullmq', 'ioredis', 'lmdb'],
   async onSuccess() {
     // The script worker threads run is plain JavaScript, shipped beside the worker entry point (ESM) and beside the
     // shared chunks, where the CommonJS build's `import.meta.url` shim points.

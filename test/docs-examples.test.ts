@@ -32,7 +32,7 @@ function collectExamples(): Example[] {
   }
   // The @example of every doc comment in the library's source, but those that need a file or a server of the
   // reader's (marked `// Needs …` on their first line).
-  for (const dir of ['src', 'operators', 'worker', 'bullmq']) {
+  for (const dir of ['src', 'operators', 'worker', 'bullmq', 'lmdb']) {
     for (const file of sourceFiles(join(root, dir))) {
       const text = readFileSync(file, 'utf8');
       const blocks = [...text.matchAll(/\* ```ts\n([\s\S]*?)\* ```/g)].map((match) =>
@@ -66,6 +66,7 @@ function rewrite(code: string): string {
     .replaceAll("from 'rxtask/operators'", `from '${toSource('operators/index.js')}'`)
     .replaceAll("from 'rxtask/worker'", `from '${toSource('worker/index.js')}'`)
     .replaceAll("from 'rxtask/bullmq'", `from '${toSource('bullmq/index.js')}'`)
+    .replaceAll("from 'rxtask/lmdb'", `from '${toSource('lmdb/index.js')}'`)
     .replaceAll("from 'rxtask'", `from '${toSource('src/index.js')}'`);
 }
 

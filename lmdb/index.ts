@@ -1,0 +1,5 @@
+/**
+ * `rxtask/lmdb`: a result-cache store on disk (LMDB), for results that outlive the process. Needs the optional peer
+ * `lmdb`.
+ */
+export { type LmdbStoreOptions, lmdbStore } from './lmdb-store.js';
