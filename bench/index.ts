@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { events$, parallelMap } from '../src/index.js';
+import { events$, MemoryStore, parallelMap, task } from '../src/index.js';
 import { WorkerPool, workerTask } from '../worker/index.js';
 import { performanceChart } from './chart.js';
 import { contenders, noop } from './contenders.js';
@@ -128,6 +128,24 @@ async function checkpointCost(): Promise<{ plainUs: number; checkpointUs: number
   }
 }
 
+/** The result cache: a map of 1e5 distinct keys that all miss (each result stored), then the same map all hits. */
+async function cacheCost(): Promise<{ plainUs: number; missUs: number; hitUs: number }> {
+  const items = Array.from({ length: 1e5 }, (_, i) => i);
+  const perItem = (ms: number) => (ms * 1000) / items.length;
+  const time = async (run: () => PromiseLike<unknown>) => {
+    gc();
+    const started = performance.now();
+    await run();
+    return perItem(performance.now() - started);
+  };
+  const plainUs = await time(() => parallelMap(noop, items, { concurrency: 16 }));
+  const store = new MemoryStore({ maxEntries: items.length });
+  const cached = task(noop, { cache: { store } });
+  const missUs = await time(() => cached.map(items, { concurrency: 16 }));
+  const hitUs = await time(() => cached.map(items, { concurrency: 16 }));
+  return { plainUs, missUs, hitUs };
+}
+
 /** CPU-bound work on worker threads against the same work inline, and the cost of a trivial task's round trip. */
 async function workerSpeedup(): Promise<{ speedup: number; inlineMs: number; workerMs: number; dispatchUs: number }> {
   const work = new URL('./cpu-work.mjs', import.meta.url);
@@ -191,6 +209,7 @@ const vsPmap = at('p-map', 1e6, 16) / at('rxtask await', 1e6, 16);
 const streaming = await streamingHeap(1e7);
 const eventCost = await eventsCost();
 const checkpoint = await checkpointCost();
+const cache = await cacheCost();
 const workers = await workerSpeedup();
 const distributed = await distributedBench();
 const rates = [
@@ -204,6 +223,7 @@ const summary = [
   `- Streaming 1e7 items from a generator through \`for await\`: heap growth ${streaming.growthMb.toFixed(1)} MB, ${streaming.usPerItem.toFixed(2)} µs per item.`,
   `- Events, at N = 1e6, concurrency 16: ${eventCost.silentUs.toFixed(3)} µs per item with nobody listening (as in the table: no event is built), ${eventCost.listenedUs.toFixed(3)} µs with a listener on \`events$\` (four events per item).`,
   `- Checkpoint, 1e5 no-op items at concurrency 16 recorded to a file: ${checkpoint.checkpointUs.toFixed(3)} µs per item against ${checkpoint.plainUs.toFixed(3)} µs without, ${(checkpoint.checkpointUs - checkpoint.plainUs).toFixed(2)} µs added per item.`,
+  `- Result cache, 1e5 no-op items at concurrency 16 in a MemoryStore: ${cache.missUs.toFixed(2)} µs per item when every key misses (each result stored), ${cache.hitUs.toFixed(2)} µs when every key hits, against ${cache.plainUs.toFixed(3)} µs uncached.`,
   `- Worker threads (\`rxtask/worker\`, 2 threads on ${os.cpus().length} cores): 200 CPU-bound tasks of ~5 ms took ${workers.inlineMs.toFixed(0)} ms inline and ${workers.workerMs.toFixed(0)} ms on threads, a ${workers.speedup.toFixed(2)}× speedup; a trivial task's round trip to a thread costs ${workers.dispatchUs.toFixed(1)} µs more than running it inline.`,
   ...rates.map(
     (r) =>

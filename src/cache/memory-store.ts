@@ -63,8 +63,12 @@ export class MemoryStore implements CacheStore {
   get(key: string): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
+    if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    // The most recently used goes last: the first key is the one to drop.
     this.entries.delete(key);
-    if (entry.expiresAt <= Date.now()) return undefined;
     this.entries.set(key, entry);
     return entry.value;
   }

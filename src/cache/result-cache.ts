@@ -50,9 +50,22 @@ export type Lookup =
   | { readonly kind: 'run'; readonly entry: CacheEntry };
 
 /** The running call that others with the same key wait for. */
-interface Running {
-  readonly done: Promise<Lookup | undefined>;
-  finish(outcome: Lookup | undefined): void;
+/**
+ * A call computing a key, and the calls waiting for it (a Promise is made only when one waits). `undefined` as the
+ * outcome: it was cancelled, and the waiters look again.
+ */
+class Running {
+  private waiters: ((outcome: Lookup | undefined) => void)[] | undefined = undefined;
+
+  done(): Promise<Lookup | undefined> {
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
+  }
+
+  finish(outcome: Lookup | undefined): void {
+    const waiters = this.waiters;
+    this.waiters = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve(outcome);
+  }
 }
 
 /** The calls running now, by store and key: a second call with a key being computed shares the first one's outcome. */
@@ -106,21 +119,41 @@ export class ResultCache {
 
   /**
    * Finds the result of `key`: stored (a hit), being computed by another call (shared, once it is done), or neither
-   * (run it, and report through the entry).
+   * (run it, and report through the entry). A store that answers synchronously (a MemoryStore) answers a hit, or a
+   * miss, at once, with no Promise in between.
    */
-  async lookUp(key: string): Promise<Lookup> {
+  lookUp(key: string): Lookup | Promise<Lookup> {
+    const calls = runningIn(this.store);
+    if (!calls.has(key)) {
+      const stored = this.options.refresh ? undefined : this.store.get(key);
+      if (!isPromiseLike(stored)) {
+        if (isStored(stored)) return { kind: 'hit', value: stored.undef === true ? undefined : stored.v };
+        return this.begin(calls, key);
+      }
+      // An asynchronous store: look again below, with this key registered first so a second call waits.
+      Promise.resolve(stored).then(undefined, () => {});
+    }
+    return this.lookUpAsync(key);
+  }
+
+  /** Registers this call as the one computing `key`. */
+  private begin(calls: Map<string, Running>, key: string): Lookup {
+    const mine = new Running();
+    calls.set(key, mine);
+    return { kind: 'run', entry: new CacheEntry(this, key, () => calls.get(key) === mine && calls.delete(key), mine) };
+  }
+
+  private async lookUpAsync(key: string): Promise<Lookup> {
     for (;;) {
       const calls = runningIn(this.store);
       const other = calls.get(key);
       if (other !== undefined) {
-        const outcome = await other.done;
+        const outcome = await other.done();
         // The call it waited for was cancelled: look again (and maybe compute it here).
         if (outcome !== undefined) return outcome;
         continue;
       }
-      let finish!: (outcome: Lookup | undefined) => void;
-      const done = new Promise<Lookup | undefined>((resolve) => (finish = resolve));
-      const mine: Running = { done, finish };
+      const mine = new Running();
       calls.set(key, mine);
       if (!this.options.refresh) {
         let stored: unknown;
@@ -128,13 +161,13 @@ export class ResultCache {
           stored = await this.store.get(key);
         } catch (error) {
           calls.delete(key);
-          finish(undefined);
+          mine.finish(undefined);
           throw error;
         }
         if (isStored(stored)) {
           calls.delete(key);
           const hit: Lookup = { kind: 'hit', value: stored.undef === true ? undefined : stored.v };
-          finish(hit);
+          mine.finish(hit);
           return hit;
         }
       }
@@ -151,11 +184,14 @@ export class ResultCache {
   }
 
   /** Stores a success. */
-  async save(key: string, value: unknown): Promise<void> {
+  /** Stores a success: at once for a store that writes synchronously, else a Promise of the write. */
+  save(key: string, value: unknown): unknown {
     const stored: Stored = value === undefined ? { undef: true } : { v: value };
-    await this.store.set(key, stored, this.options.ttl);
+    return this.store.set(key, stored, this.options.ttl);
   }
 }
+
+const RESOLVED = Promise.resolve();
 
 /** One call computing a key's result, which others with the same key wait for. @internal */
 export class CacheEntry {
@@ -181,10 +217,24 @@ export class CacheEntry {
       throw error;
     }
     this.settled = true;
-    const stored = this.cache.save(this.key, value);
-    return stored.finally(() => {
+    const done = () => {
       this.release();
       this.running.finish({ kind: 'shared', ok: true, valueOrError: value });
+    };
+    let written: unknown;
+    try {
+      written = this.cache.save(this.key, value);
+    } catch (error) {
+      done();
+      return Promise.reject(error);
+    }
+    if (!isPromiseLike(written)) {
+      done();
+      return RESOLVED;
+    }
+    return Promise.resolve(written).then(done, (error: unknown) => {
+      done();
+      throw error;
     });
   }
 

@@ -1,5 +1,5 @@
 import { captureContext } from '../async-context.js';
-import type { ResultCache } from '../cache/result-cache.js';
+import type { Lookup, ResultCache } from '../cache/result-cache.js';
 import { assertSynchronousResult, watchCallbackResult } from '../callback-result.js';
 import { CheckpointFile } from '../checkpoint/checkpoint-file.js';
 import { RunContext } from '../context.js';
@@ -297,33 +297,46 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       return;
     }
     slot.waiting = true;
-    const current = () => slot.context === context && !this.ended;
-    cache.lookUp(key).then(
-      (lookup) =>
-        this.resume(() => {
-          if (!current()) {
-            if (lookup.kind === 'run') lookup.entry.abandon();
-            return;
-          }
-          if (lookup.kind === 'run') {
-            slot.cacheEntry = lookup.entry;
-            slot.cacheMissed = true;
-            this.invoke(slot, context, item);
-            return;
-          }
-          slot.cached = true;
-          slot.waiting = false;
-          context.attempt = 0;
-          if (lookup.kind === 'hit') this.settle(slot, true, lookup.value);
-          else this.settle(slot, lookup.ok, lookup.valueOrError);
-        }),
+    let lookup: Lookup | Promise<Lookup>;
+    try {
+      lookup = cache.lookUp(key);
+    } catch (error) {
+      slot.waiting = false;
+      this.settle(slot, false, error);
+      return;
+    }
+    if (!(lookup instanceof Promise)) {
+      this.afterLookUp(slot, context, item, lookup);
+      return;
+    }
+    lookup.then(
+      (found) => this.resume(() => this.afterLookUp(slot, context, item, found)),
       (error: unknown) =>
         this.resume(() => {
-          if (!current()) return;
+          if (slot.context !== context || this.ended) return;
           slot.waiting = false;
           this.settle(slot, false, error);
         }),
     );
+  }
+
+  /** What the cache said: a hit or a shared outcome is the item's, a miss runs it (unless the item was cancelled). */
+  private afterLookUp(slot: Slot, context: RunContext, item: unknown, lookup: Lookup): void {
+    if (slot.context !== context || this.ended) {
+      if (lookup.kind === 'run') lookup.entry.abandon();
+      return;
+    }
+    if (lookup.kind === 'run') {
+      slot.cacheEntry = lookup.entry;
+      slot.cacheMissed = true;
+      this.invoke(slot, context, item);
+      return;
+    }
+    slot.cached = true;
+    slot.waiting = false;
+    context.attempt = 0;
+    if (lookup.kind === 'hit') this.settle(slot, true, lookup.value);
+    else this.settle(slot, lookup.ok, lookup.valueOrError);
   }
 
   /**
