@@ -20,7 +20,7 @@ export interface RunEventBase {
   readonly runName: string;
   /** The item's index in a map; `undefined` for a single call. */
   readonly index: number | undefined;
-  /** The attempt, from 1. */
+  /** The attempt, from 1; 0 for an item that did not run (`restored`, `cached`) and for `progress`. */
   readonly attempt: number;
   /** When it happened: the scheduler's clock, in milliseconds (epoch time by default). */
   readonly time: number;
