@@ -248,20 +248,24 @@ describe('Prefect: task runners, futures and maps (seed 003)', () => {
 
   it('state dependencies with wait_for', async () => {
     const order: string[] = [];
-    const step = (name: string, ms: number) =>
+    // `a` finishes after `b` (it waits for b's end), so the order is decided by the dependencies, not by timers.
+    let bDone = () => {};
+    const afterB = new Promise<void>((resolve) => (bDone = resolve));
+    const step = (name: string, before: () => Promise<void>, after = () => {}) =>
       task(
         async () => {
-          await sleep(ms);
+          await before();
           order.push(name);
+          after();
         },
         { name },
       );
-    const a = step('a', 10).submit();
-    const b = step('b', 5).submit();
-    const c = step('c', 0)
+    const a = step('a', () => afterB).submit();
+    const b = step('b', () => sleep(1), bDone).submit();
+    const c = step('c', async () => {})
       .with({ waitFor: [a, b] })
       .submit();
-    await step('d', 0).with({ waitFor: [c] })();
+    await step('d', async () => {}).with({ waitFor: [c] })();
     expect(order).toEqual(['b', 'a', 'c', 'd']);
   });
 
