@@ -14,7 +14,7 @@ import { assertBoolean, assertOptions, assertString, describe } from '../src/val
  * ```
  */
 export interface LmdbStoreOptions {
-  /** The database's directory; made if missing. */
+  /** The database's file, made if missing (LMDB keeps a `-lock` file beside it). */
   path: string;
   /** Compresses large values (LZ4). Default `false`. */
   compression?: boolean;

@@ -239,7 +239,8 @@ export function createRun(
 ): ParallelRun<unknown> {
   const checked = checkParallelOptions(where, options);
   const definition = toDefinition(fn);
-  const sequential = checked.sequential ?? definition.options.sequential ?? sequentialByEnvironment();
+  // The environment switch wins over everything: it is for debugging a program without changing its code.
+  const sequential = sequentialByEnvironment() || (checked.sequential ?? definition.options.sequential ?? false);
   const concurrency = sequential ? 1 : (checked.concurrency ?? DEFAULT_CONCURRENCY);
   const window = sequential ? 1 : (checked.window ?? 2 * concurrency);
   if (window < concurrency) {
@@ -278,7 +279,7 @@ export function createRun(
         ? undefined
         : {
             path: checked.checkpoint,
-            identity: taskIdentity(definition.name, definition.local),
+            identity: checkpointIdentity(where, definition.name, definition.local),
             version: checked.checkpointVersion,
             key: checked.checkpointKey as ((item: unknown) => unknown) | undefined,
           },
@@ -291,6 +292,17 @@ export function createRun(
     ordered: checked.ordered === true,
     createSource: () => createSource(items, bufferSize),
   });
+}
+
+/** A checkpoint's binding: a bound or native function has no source to tell it by, so a version must. */
+function checkpointIdentity(where: string, name: string, fn: (...args: never[]) => unknown): string {
+  const identity = taskIdentity(name, fn);
+  if (identity === undefined) {
+    throw new TypeError(
+      `${where}: the checkpoint cannot tell a bound or native function from another: pass an unbound function`,
+    );
+  }
+  return identity;
 }
 
 /** `RXTASK_SEQUENTIAL=1` (or `true`) in the environment turns every map sequential, for debugging. */

@@ -1,23 +1,25 @@
+import type * as crypto from 'node:crypto';
+
+const nodeCrypto = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.('node:crypto') as typeof crypto | undefined;
+
 /**
- * A task's identity for what outlives a process (a checkpoint, a result cache): its name and a hash of its function's
- * source, so a changed function does not reuse results of the old one. Whitespace aside: reformatting the code is not
- * a change of the function. @internal
+ * A task's identity for what outlives a process (a checkpoint, a result cache): its name and a digest of its
+ * function's source, so a changed function does not reuse results of the old one. A bound or native function has no
+ * source to tell it by (every one reads `[native code]`): `undefined`, and the caller asks for an explicit key.
+ * @internal
  */
-export function taskIdentity(name: string, fn: (...args: never[]) => unknown): string {
-  return `${name}#${hashText(Function.prototype.toString.call(fn).replace(/\s+/g, ''))}`;
+export function taskIdentity(name: string, fn: (...args: never[]) => unknown): string | undefined {
+  const source = Function.prototype.toString.call(fn);
+  if (source.includes('[native code]')) return undefined;
+  return `${name}#${digest(source)}`;
 }
 
 /**
- * FNV-1a over the text's UTF-16 code units, twice with different offsets (64 bits in all), in base 36: stable across
- * processes, and fast on a hot path (a cache key per call); not a security measure. @internal
+ * A collision-resistant digest of the text: SHA-256 where Node's crypto is there. Elsewhere (browsers) the text
+ * itself, which no two different texts share. @internal
  */
-export function hashText(text: string): string {
-  let low = 0x811c9dc5;
-  let high = 0x050c5d1f;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    low = Math.imul(low ^ unit, 0x01000193);
-    high = Math.imul(high ^ unit, 0x01000193) ^ (low >>> 15);
-  }
-  return (high >>> 0).toString(36) + (low >>> 0).toString(36).padStart(7, '0');
+export function digest(text: string): string {
+  return nodeCrypto === undefined ? text : nodeCrypto.createHash('sha256').update(text).digest('base64url');
 }

@@ -1,6 +1,15 @@
 import Keyv from 'keyv';
+import { of } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type CacheStore, MemoryStore, RateLimiter, type RunEvent, type TaskContext, task } from '../src/index.js';
+import {
+  type CacheStore,
+  ConcurrencyLimit,
+  MemoryStore,
+  RateLimiter,
+  type RunEvent,
+  type TaskContext,
+  task,
+} from '../src/index.js';
 
 // Issue 16: the result cache (Prefect's and Flyte's), with rxtask's own store and any Keyv store.
 
@@ -163,5 +172,137 @@ describe('the result cache', () => {
     release();
     expect(await second).toBe(7);
     expect(slow.calls).toHaveLength(2);
+  });
+});
+
+describe('the result cache after outside review', () => {
+  it('strings whose 52-bit hashes collided get their own results; whitespace in a template is part of the function', async () => {
+    const echo = task(async (s: string) => s, { name: 'echo', cache: { store: new MemoryStore() } });
+    expect([await echo('IOIlI689I3Cq0'), await echo('pAbCLnOhhNFqS')]).toEqual(['IOIlI689I3Cq0', 'pAbCLnOhhNFqS']);
+    const store = new MemoryStore();
+    const spaced = task(async (a: string, b: string) => `${a} ${b}`, { name: 'join', cache: { store } });
+    const tight = task(async (a: string, b: string) => `${a}${b}`, { name: 'join', cache: { store } });
+    expect([await spaced('x', 'y'), await tight('x', 'y')]).toEqual(['x y', 'xy']);
+  });
+
+  it('a bound or native function needs a cache.key: its source cannot tell it apart', () => {
+    class Users {
+      async get(id: number) {
+        return `user ${id}`;
+      }
+    }
+    const users = new Users();
+    expect(() => task(users.get.bind(users), { cache: true })).toThrow(/bound or native.*cache\.key/);
+    expect(() => task(users.get.bind(users), { cache: { key: (id: unknown) => `user:${id}` } })).not.toThrow();
+  });
+
+  it('a cached child under its parent’s ConcurrencyLimit does not deadlock with a same-key call waiting for the permit', async () => {
+    const db = new ConcurrencyLimit(1);
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const child = task(
+      async (id: number) => {
+        await sleep(2);
+        return `row ${id}`;
+      },
+      { concurrencyLimit: db, cache: { store: new MemoryStore() } },
+    );
+    const parent = task(
+      async () => {
+        await sleep(10);
+        return `parent got ${await child(1)}`;
+      },
+      { concurrencyLimit: db },
+    );
+    const both = await Promise.all([parent(), sleep(2).then(() => child(1))]);
+    expect(both).toEqual(['parent got row 1', 'row 1']);
+  });
+
+  it('a call sharing another’s attempt keeps its own retry and timeout', async () => {
+    let calls = 0;
+    const store = new MemoryStore();
+    const flaky = task(
+      async (x: number) => {
+        calls += 1;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (calls === 1) throw new Error('transient');
+        return x;
+      },
+      { name: 'flaky', cache: { store } },
+    );
+    const [plain, retried] = await Promise.all([
+      flaky.map([1]),
+      flaky.with({ retry: { attempts: 3, backoff: 0 } }).map([1]),
+    ]);
+    expect(plain.failures()[0].error).toEqual(new Error('transient'));
+    expect(retried.values()).toEqual([1]);
+
+    const slow = task(
+      async (x: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return x;
+      },
+      { name: 'slow', cache: { store } },
+    );
+    const running = slow(1);
+    const waiting = slow.with({ timeout: 20 })(1);
+    await expect(waiting).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(running).resolves.toBe(1);
+  });
+
+  it('an Observable task called directly is not cached (its values stream past), and still answers every time', async () => {
+    let calls = 0;
+    const pair = task(
+      (n: number) => {
+        calls += 1;
+        return of(n * 10, n * 20);
+      },
+      { cache: { store: new MemoryStore() } },
+    );
+    expect(await pair(1)).toBe(20);
+    expect(await pair(1)).toBe(20);
+    expect(calls).toBe(2);
+  });
+
+  it('a serializing store refuses what JSON would change: -0, holes, undefined inside, extra array properties', async () => {
+    const keyv = new Keyv();
+    // biome-ignore lint/suspicious/noSparseArray: a hole is what is tested.
+    const holes = [, 'b'];
+    for (const value of [-0, [undefined], holes, Object.assign(['x'], { note: 'y' }), { a: undefined }]) {
+      const returns = task(async () => value, { cache: { store: keyv } });
+      await expect(returns()).rejects.toThrow(/without change/);
+    }
+    const ok = task(async () => ({ a: [1, 'two', null, { b: true }] }), { cache: { store: keyv } });
+    await expect(ok()).resolves.toEqual({ a: [1, 'two', null, { b: true }] });
+    expect(() => task(async () => 1, { cache: { ttl: 0 } })).toThrow(RangeError);
+    const forever = task(async () => 1, { cache: { store: keyv, ttl: Number.POSITIVE_INFINITY } });
+    await expect(forever()).resolves.toBe(1);
+  });
+
+  it('a slow store write does not hold back the next call with the same key', async () => {
+    const map = new Map<string, unknown>();
+    let releaseWrite = () => {};
+    const store: CacheStore = {
+      get: async (key) => map.get(key),
+      set: (key, value) =>
+        new Promise<void>((resolve) => {
+          releaseWrite = () => {
+            map.set(key, value);
+            resolve();
+          };
+        }),
+      delete: async (key) => map.delete(key),
+    };
+    let calls = 0;
+    const fast = task(
+      async (x: number) => {
+        calls += 1;
+        return x;
+      },
+      { cache: { store } },
+    );
+    expect(await fast(1)).toBe(1);
+    expect(await fast(1)).toBe(1); // the write is still pending: it runs again, it does not wait for the write
+    expect(calls).toBe(2);
+    releaseWrite();
   });
 });

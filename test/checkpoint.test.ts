@@ -118,7 +118,7 @@ describe('checkpoint', () => {
     await expect(run).rejects.toThrow(CheckpointError);
     await expect(run).rejects.toThrow(/item 1/);
     const fn = parallelMap(async () => () => 1, [0], { checkpoint: newPath() });
-    await expect(fn).rejects.toThrow(/cannot be stored as JSON/);
+    await expect(fn).rejects.toThrow(/cannot be stored in the checkpoint as JSON/);
   });
 
   it('keys items by checkpointKey when given, so a reordered input resumes by identity', async () => {
@@ -169,4 +169,18 @@ describe('checkpoint', () => {
     expect(resumed.ran.filter((index) => recorded.has(index))).toEqual([]);
     expect(resumed.ran.length + recorded.size).toBe(5_000);
   }, 60_000);
+});
+
+describe('checkpoint after outside review', () => {
+  it('two items with one checkpoint key fail the run; a value JSON would change is refused', async () => {
+    const upper = async (word: string) => word.toUpperCase();
+    await expect(
+      parallelMap(upper, ['apple', 'avocado'], { checkpoint: newPath(), checkpointKey: (word: string) => word[0] }),
+    ).rejects.toThrow(/two items have the checkpoint key "a"/);
+    for (const value of [new Map([[1, 2]]), Number.NaN, [undefined]]) {
+      await expect(parallelMap(async () => value, [1], { checkpoint: newPath() })).rejects.toBeInstanceOf(
+        CheckpointError,
+      );
+    }
+  });
 });

@@ -197,3 +197,42 @@ describe('sequential', () => {
     expect(() => parallelMap(async (x: number) => x, [1], { sequential: 'yes' as never })).toThrow(TypeError);
   });
 });
+
+describe('after outside review', () => {
+  it('an async onResult is waited for, and its rejection fails the run even after the last item', async () => {
+    const log: string[] = [];
+    const result = await parallelMap(async (x: number) => x, [1, 2], {
+      onResult: async (item) => {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        log.push(`onResult ${item.index}`);
+      },
+    });
+    log.push('map resolved');
+    expect(log.at(-1)).toBe('map resolved');
+    expect(result.ok).toBe(true);
+    await expect(
+      parallelMap(async (x: number) => x, [1, 2], {
+        onResult: async () => {
+          throw new Error('late');
+        },
+      }),
+    ).rejects.toThrow('late');
+  });
+
+  it('RXTASK_SEQUENTIAL=1 wins over a map that says sequential: false', async () => {
+    vi.stubEnv('RXTASK_SEQUENTIAL', '1');
+    let running = 0;
+    let peak = 0;
+    await parallelMap(
+      async (x: number) => {
+        peak = Math.max(peak, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running -= 1;
+        return x;
+      },
+      [1, 2, 3],
+      { sequential: false, concurrency: 3 },
+    );
+    expect(peak).toBe(1);
+  });
+});

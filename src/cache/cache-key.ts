@@ -1,4 +1,4 @@
-import { hashText } from '../task-identity.js';
+import { digest } from '../task-identity.js';
 import { describe } from '../validate.js';
 
 /**
@@ -7,10 +7,16 @@ import { describe } from '../validate.js';
  * Date) is a TypeError naming the argument, rather than a key that silently collides. @internal
  */
 export function argumentsKey(where: string, args: readonly unknown[]): string {
-  return hashText(args.map((arg, position) => stableText(arg, `argument ${position + 1}`, where, new Set())).join(','));
+  return digest(args.map((arg, position) => stableText(arg, `argument ${position + 1}`, where, new Set())).join(','));
 }
 
+/** Deeper than this, a value is refused rather than walked (the stack is finite). */
+const MAX_DEPTH = 1_000;
+
 function stableText(value: unknown, path: string, where: string, seen: Set<unknown>): string {
+  if (seen.size > MAX_DEPTH) {
+    throw new TypeError(`${where}: cache: ${path} is nested more than ${MAX_DEPTH} deep for a cache key`);
+  }
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -24,7 +30,10 @@ function stableText(value: unknown, path: string, where: string, seen: Set<unkno
       return 'u';
     case 'object': {
       if (value === null) return 'null';
-      if (value instanceof Date) return `D${value.toISOString()}`;
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime())) break;
+        return `D${value.toISOString()}`;
+      }
       if (seen.has(value)) throw new TypeError(`${where}: cache: ${path} refers to itself, which no key can hold`);
       seen.add(value);
       try {

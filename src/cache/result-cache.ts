@@ -1,4 +1,5 @@
 import { assertSynchronousResult } from '../callback-result.js';
+import { assertJsonValue } from '../json-value.js';
 import { isPromiseLike } from '../task-output.js';
 import { assertBoolean, assertDuration, assertFunction, assertOptions, describe } from '../validate.js';
 import { argumentsKey } from './cache-key.js';
@@ -43,11 +44,8 @@ interface Stored {
   readonly undef?: true;
 }
 
-/** How a call or an item found its result. @internal */
-export type Lookup =
-  | { readonly kind: 'hit'; readonly value: unknown }
-  | { readonly kind: 'shared'; readonly ok: boolean; readonly valueOrError: unknown }
-  | { readonly kind: 'run'; readonly entry: CacheEntry };
+/** What the store said of a key. @internal */
+export type Lookup = { readonly kind: 'hit'; readonly value: unknown } | { readonly kind: 'miss' };
 
 /** The running call that others with the same key wait for. */
 /**
@@ -55,13 +53,13 @@ export type Lookup =
  * outcome: it was cancelled, and the waiters look again.
  */
 class Running {
-  private waiters: ((outcome: Lookup | undefined) => void)[] | undefined = undefined;
+  private waiters: ((outcome: Shared | undefined) => void)[] | undefined = undefined;
 
-  done(): Promise<Lookup | undefined> {
+  done(): Promise<Shared | undefined> {
     return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 
-  finish(outcome: Lookup | undefined): void {
+  finish(outcome: Shared | undefined): void {
     const waiters = this.waiters;
     this.waiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve(outcome);
@@ -84,9 +82,17 @@ export class ResultCache {
   ) {}
 
   /** Checks the option and resolves it; `undefined` when there is no cache. */
-  static of(where: string, option: unknown, identity: string): ResultCache | undefined {
+  static of(where: string, option: unknown, identity: string | undefined): ResultCache | undefined {
     if (option === undefined || option === false) return undefined;
-    if (option === true) return new ResultCache(where, identity, {}, defaultStore);
+    const noIdentity = () =>
+      new TypeError(
+        `${where}: cache: the task's function is bound or native, so its source cannot tell it from another: ` +
+          'give `cache.key`',
+      );
+    if (option === true) {
+      if (identity === undefined) throw noIdentity();
+      return new ResultCache(where, identity, {}, defaultStore);
+    }
     const checked = assertOptions<CacheOptions>(`${where}: cache`, option, CACHE_OPTIONS) ?? {};
     if (checked.key !== undefined) assertFunction(where, 'cache.key', checked.key);
     assertDuration(where, 'cache.ttl', checked.ttl);
@@ -95,13 +101,15 @@ export class ResultCache {
     if (version !== undefined && typeof version !== 'string' && typeof version !== 'number') {
       throw new TypeError(`${where}: \`cache.version\` must be a string or a number, got ${describe(version)}`);
     }
+    if (identity === undefined && checked.key === undefined) throw noIdentity();
+    if (checked.ttl === 0) throw new RangeError(`${where}: \`cache.ttl\` must be above 0 ms, got 0`);
     const store = checked.store ?? defaultStore;
     for (const method of ['get', 'set', 'delete'] as const) {
       if (typeof (store as unknown as Record<string, unknown>)?.[method] !== 'function') {
         throw new TypeError(`${where}: \`cache.store\` must have Keyv's get, set and delete, got ${describe(store)}`);
       }
     }
-    return new ResultCache(where, identity, checked, store);
+    return new ResultCache(where, identity ?? '', checked, store);
   }
 
   /** The key of a call with these arguments; a TypeError names an argument no key can hold. */
@@ -118,141 +126,67 @@ export class ResultCache {
   }
 
   /**
-   * Finds the result of `key`: stored (a hit), being computed by another call (shared, once it is done), or neither
-   * (run it, and report through the entry). A store that answers synchronously (a MemoryStore) answers a hit, or a
-   * miss, at once, with no Promise in between.
+   * Before anything else (no permit, no token): the stored result of `key` (a hit), or a miss. A store that answers
+   * synchronously (a MemoryStore) answers at once, with no Promise in between.
    */
-  lookUp(key: string): Lookup | Promise<Lookup> {
-    const calls = runningIn(this.store);
-    if (!calls.has(key)) {
-      const stored = this.options.refresh ? undefined : this.store.get(key);
-      if (!isPromiseLike(stored)) {
-        if (isStored(stored)) return { kind: 'hit', value: stored.undef === true ? undefined : stored.v };
-        return this.begin(calls, key);
-      }
-      // An asynchronous store: look again below, with this key registered first so a second call waits.
-      Promise.resolve(stored).then(undefined, () => {});
-    }
-    return this.lookUpAsync(key);
+  find(key: string): Lookup | Promise<Lookup> {
+    if (this.options.refresh) return MISS;
+    const stored = this.store.get(key);
+    if (!isPromiseLike(stored)) return asLookup(stored);
+    return Promise.resolve(stored).then(asLookup);
   }
 
-  /** Registers this call as the one computing `key`. */
-  private begin(calls: Map<string, Running>, key: string): Lookup {
+  /**
+   * As an attempt starts, with its permit and token held: if another attempt is computing `key` now, the outcome of
+   * that one (its value, or its error, which this attempt then treats as its own: its retry and timeout apply);
+   * else this attempt computes it, and reports through `finish`. Calls with the same key wait only for one that is
+   * already running, so waiting can never hold up the call waited for.
+   */
+  claim(key: string): Claim {
+    const calls = runningIn(this.store);
+    const other = calls.get(key);
+    if (other !== undefined) return { kind: 'joined', outcome: other.done() };
     const mine = new Running();
     calls.set(key, mine);
-    return { kind: 'run', entry: new CacheEntry(this, key, () => calls.get(key) === mine && calls.delete(key), mine) };
+    return {
+      kind: 'mine',
+      finish: (outcome) => {
+        if (calls.get(key) === mine) calls.delete(key);
+        mine.finish(outcome);
+      },
+    };
   }
 
-  private async lookUpAsync(key: string): Promise<Lookup> {
-    for (;;) {
-      const calls = runningIn(this.store);
-      const other = calls.get(key);
-      if (other !== undefined) {
-        const outcome = await other.done();
-        // The call it waited for was cancelled: look again (and maybe compute it here).
-        if (outcome !== undefined) return outcome;
-        continue;
-      }
-      const mine = new Running();
-      calls.set(key, mine);
-      if (!this.options.refresh) {
-        let stored: unknown;
-        try {
-          stored = await this.store.get(key);
-        } catch (error) {
-          calls.delete(key);
-          mine.finish(undefined);
-          throw error;
-        }
-        if (isStored(stored)) {
-          calls.delete(key);
-          const hit: Lookup = { kind: 'hit', value: stored.undef === true ? undefined : stored.v };
-          mine.finish(hit);
-          return hit;
-        }
-      }
-      return {
-        kind: 'run',
-        entry: new CacheEntry(this, key, () => calls.get(key) === mine && calls.delete(key), mine),
-      };
-    }
-  }
-
-  /** Throws when the store cannot hold `value`: a store other than memory serializes it as JSON. */
+  /** Throws when the store cannot hold `value` unchanged: a store other than memory serializes it as JSON. */
   assertStorable(value: unknown): void {
-    if (!(this.store instanceof MemoryStore)) assertJsonable(this.where, value);
+    if (!(this.store instanceof MemoryStore))
+      assertJsonValue(this.where, value, 'the result cannot be stored in the cache');
   }
 
-  /** Stores a success. */
   /** Stores a success: at once for a store that writes synchronously, else a Promise of the write. */
   save(key: string, value: unknown): unknown {
     const stored: Stored = value === undefined ? { undef: true } : { v: value };
-    return this.store.set(key, stored, this.options.ttl);
+    // `Infinity` means as long as the store keeps it: no ttl at all (Redis refuses an infinite one).
+    const ttl = this.options.ttl === Number.POSITIVE_INFINITY ? undefined : this.options.ttl;
+    return this.store.set(key, stored, ttl);
   }
 }
 
-const RESOLVED = Promise.resolve();
+const MISS: Lookup = { kind: 'miss' };
 
-/** One call computing a key's result, which others with the same key wait for. @internal */
-export class CacheEntry {
-  private settled = false;
+function asLookup(stored: unknown): Lookup {
+  return isStored(stored) ? { kind: 'hit', value: stored.undef === true ? undefined : stored.v } : MISS;
+}
 
-  constructor(
-    private readonly cache: ResultCache,
-    readonly key: string,
-    private readonly release: () => void,
-    private readonly running: Running,
-  ) {}
+/** What an attempt of a cached call does: wait for the one computing its key, or compute it. @internal */
+export type Claim =
+  | { readonly kind: 'joined'; readonly outcome: Promise<Shared | undefined> }
+  | { readonly kind: 'mine'; finish(outcome: Shared | undefined): void };
 
-  /**
-   * The call succeeded: store the value, and hand it to those who waited. A value the store cannot hold throws here,
-   * at once; a store that fails to write rejects the returned Promise.
-   */
-  succeed(value: unknown): Promise<void> {
-    if (this.settled) return Promise.resolve();
-    try {
-      this.cache.assertStorable(value);
-    } catch (error) {
-      this.fail(error);
-      throw error;
-    }
-    this.settled = true;
-    const done = () => {
-      this.release();
-      this.running.finish({ kind: 'shared', ok: true, valueOrError: value });
-    };
-    let written: unknown;
-    try {
-      written = this.cache.save(this.key, value);
-    } catch (error) {
-      done();
-      return Promise.reject(error);
-    }
-    if (!isPromiseLike(written)) {
-      done();
-      return RESOLVED;
-    }
-    return Promise.resolve(written).then(done, (error: unknown) => {
-      done();
-      throw error;
-    });
-  }
-
-  /** The call failed: nothing is stored, and those who waited share the failure. */
-  fail(error: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.release();
-    this.running.finish({ kind: 'shared', ok: false, valueOrError: error });
-  }
-
-  /** The call was cancelled: those who waited look again. */
-  abandon(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.release();
-    this.running.finish(undefined);
-  }
+/** The outcome an attempt shares with those waiting for its key. @internal */
+export interface Shared {
+  readonly ok: boolean;
+  readonly valueOrError: unknown;
 }
 
 function runningIn(store: object): Map<string, Running> {
@@ -267,27 +201,4 @@ function runningIn(store: object): Map<string, Running> {
 function isStored(value: unknown): value is Stored {
   if (typeof value !== 'object' || value === null || isPromiseLike(value)) return false;
   return 'v' in value || (value as Stored).undef === true;
-}
-
-/**
- * A store other than memory keeps values as JSON: a value JSON would change (a Map, a Set, a Date, a class instance, a
- * BigInt, a function, NaN) is refused here rather than come back different. `undefined` properties are dropped, as
- * JSON does.
- */
-function assertJsonable(where: string, value: unknown, path = 'the result', seen = new Set<unknown>()): void {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean' || value === undefined) return;
-  if (typeof value === 'number' && Number.isFinite(value)) return;
-  if (typeof value === 'object' && !seen.has(value)) {
-    const prototype = Object.getPrototypeOf(value);
-    if (Array.isArray(value) || prototype === Object.prototype || prototype === null) {
-      seen.add(value);
-      for (const [key, inner] of Object.entries(value)) assertJsonable(where, inner, `${path}.${key}`, seen);
-      seen.delete(value);
-      return;
-    }
-  }
-  throw new TypeError(
-    `${where}: ${path} cannot be stored in the cache as JSON without change (got ${describe(value)}); ` +
-      'return plain data, or cache it in a MemoryStore',
-  );
 }

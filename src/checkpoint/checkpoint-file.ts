@@ -1,4 +1,5 @@
 import { CheckpointError } from '../errors.js';
+import { assertJsonValue } from '../json-value.js';
 import { nodeFs } from './node-fs.js';
 
 /**
@@ -83,6 +84,8 @@ export function readCheckpoint(path: string, where: string): CheckpointContents 
 /** The open checkpoint of one run: what it holds, and the records waiting to be appended. @internal */
 export class CheckpointFile {
   private readonly pending: string[] = [];
+  /** The keys of this run's items: a second item with one of them is an error, not a silent overwrite. */
+  readonly seen = new Set<string | number>();
   private timer: ReturnType<typeof setTimeout> | undefined = undefined;
   private fd: number | undefined;
 
@@ -143,19 +146,16 @@ export class CheckpointFile {
 
   /** Records a success; written with the next batch. A value JSON cannot hold is an error here, at once. */
   record(key: string | number, value: unknown): void {
-    let encoded: string | undefined;
     try {
-      encoded = value === undefined ? undefined : JSON.stringify(value);
-    } catch (error) {
-      throw new CheckpointError(`${this.where}: the result of item ${JSON.stringify(key)} cannot be stored as JSON`, {
-        cause: error,
-      });
-    }
-    if (value !== undefined && encoded === undefined) {
-      throw new CheckpointError(
-        `${this.where}: the result of item ${JSON.stringify(key)} cannot be stored as JSON (got ${typeof value})`,
+      assertJsonValue(
+        this.where,
+        value,
+        `the result of item ${JSON.stringify(key)} cannot be stored in the checkpoint`,
       );
+    } catch (error) {
+      throw new CheckpointError((error as Error).message, { cause: error });
     }
+    const encoded = value === undefined ? undefined : JSON.stringify(value);
     const line = encoded === undefined ? `{"k":${JSON.stringify(key)}}` : `{"k":${JSON.stringify(key)},"v":${encoded}}`;
     this.pending.push(line);
     this.done.set(key, value);

@@ -1,4 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
+import type { ResultCache } from '../cache/result-cache.js';
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
 import { TimeoutError } from '../errors.js';
@@ -7,6 +8,7 @@ import { activeHolds, Hold, runHolding } from '../policies/limit-scope.js';
 import type { Policies } from '../policies/task-policies.js';
 import { TimeoutQueue } from '../policies/timeout-queue.js';
 import type { TaskFunction } from '../task-definition.js';
+import { isStreamedOutput } from '../task-output.js';
 import { scheduleAfter } from '../time.js';
 import type { EngineSettings } from './engine-types.js';
 import type { FunctionTracker } from './function-tracker.js';
@@ -46,6 +48,7 @@ export class AttemptGuard {
   private readonly scheduler: SchedulerLike;
   private readonly fn: TaskFunction<unknown[]>;
   private readonly spread: boolean;
+  private readonly settings: EngineSettings;
   private readonly timeouts: TimeoutQueue<Slot> | undefined;
   /** The concurrency limit each attempt holds a permit of (its own, or its parent's, borrowed). */
   private readonly limit: ConcurrencyLimit | undefined;
@@ -64,6 +67,7 @@ export class AttemptGuard {
     /** Runs a continuation in the async context of the call that started the run. */
     private readonly resume: <R>(fn: () => R) => R,
   ) {
+    this.settings = settings;
     this.policies = settings.policies;
     this.scheduler = settings.scheduler;
     this.fn = settings.fn;
@@ -223,7 +227,12 @@ export class AttemptGuard {
     let output: unknown;
     try {
       const holds = slot.hold === undefined ? this.inherited : [...this.inherited, slot.hold];
-      output = holds.length === 0 ? this.call(slot, context) : runHolding(holds, () => this.call(slot, context));
+      const callFunction = () =>
+        holds.length === 0 ? this.call(slot, context) : runHolding(holds, () => this.call(slot, context));
+      output =
+        slot.cacheKey === undefined
+          ? callFunction()
+          : this.cachedCall(slot.cacheKey, callFunction, () => this.current(slot, context));
     } catch (error) {
       this.attemptEnded(slot, context, false, error);
       return;
@@ -248,6 +257,51 @@ export class AttemptGuard {
     // The run ended, or moved on, while the Observable was subscribed: nobody else will unsubscribe it.
     inner.unsubscribe();
     if (context.abandoned) this.abandonedEnded(context, true, undefined);
+  }
+
+  /**
+   * One attempt of a cached item: it shares the outcome of an attempt computing the same key now (whose failure is
+   * then this attempt's, to retry or time out by its own policy), or computes it and shares it. An Observable's values
+   * are not shared: whoever waited looks again.
+   */
+  private cachedCall(key: string, callFunction: () => unknown, current: () => boolean): unknown {
+    const cache = this.settings.cache as ResultCache;
+    const claim = cache.claim(key);
+    if (claim.kind === 'joined') {
+      return claim.outcome.then((shared) =>
+        this.resume(() => {
+          if (shared !== undefined) {
+            if (shared.ok) return shared.valueOrError;
+            throw shared.valueOrError;
+          }
+          // The attempt waited for stopped without an outcome: compute the key here, unless this one stopped too.
+          return current() ? this.cachedCall(key, callFunction, current) : undefined;
+        }),
+      );
+    }
+    // An attempt that was cancelled or timed out shares nothing: whoever waited computes the key instead.
+    const share = (ok: boolean, valueOrError: unknown) => claim.finish(current() ? { ok, valueOrError } : undefined);
+    let output: unknown;
+    try {
+      output = callFunction();
+    } catch (error) {
+      share(false, error);
+      throw error;
+    }
+    if (isStreamedOutput(output)) {
+      claim.finish(undefined);
+      return output;
+    }
+    return Promise.resolve(output).then(
+      (value) => {
+        share(true, value);
+        return value;
+      },
+      (error: unknown) => {
+        share(false, error);
+        throw error;
+      },
+    );
   }
 
   private call(slot: Slot, context: RunContext): unknown {

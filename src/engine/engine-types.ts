@@ -39,6 +39,8 @@ export interface EngineSink {
   ): void;
   /** True for the sink of `await run`, whose items go to `onResult` as they complete. */
   readonly collects?: boolean;
+  /** An async `onResult` is still running: the run's result waits for it, and fails if it rejects. */
+  hold?(pending: PromiseLike<unknown>): void;
   /** Every known item has had its result. `stoppedBy` is the index of the failure that stopped an aborted run. */
   end(status: RunStatus, stoppedBy?: number): void;
   /** The source, or a callback, failed: the run ends without its remaining results. */

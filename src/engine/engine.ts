@@ -4,6 +4,7 @@ import { assertSynchronousResult, watchCallbackResult } from '../callback-result
 import { CheckpointFile } from '../checkpoint/checkpoint-file.js';
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
+import { CheckpointError } from '../errors.js';
 import { onEnclosingGroupCancel } from '../futures/group-scope.js';
 import { type ItemResult, itemResult } from '../item-result.js';
 import { hasPolicies } from '../policies/task-policies.js';
@@ -15,6 +16,7 @@ import { AttemptGuard, type GuardHost } from './attempt-guard.js';
 import type { EngineSettings, EngineSink } from './engine-types.js';
 import { FunctionTracker } from './function-tracker.js';
 import { asArguments } from './item-arguments.js';
+import { STREAMED } from './observable-outcome.js';
 import type { RunReporter } from './run-reporter.js';
 import { RunState } from './run-state.js';
 import { Slot, type SlotOwner } from './slot.js';
@@ -75,7 +77,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.onResult = sink.collects === true ? settings.onResult : undefined;
     this.deadlineAt = settings.deadline ?? Number.POSITIVE_INFINITY;
     this.streamsValues = sink.streamsValues === true;
-    this.guard = hasPolicies(settings.policies) ? new AttemptGuard(settings, this, this.resume) : undefined;
+    // A cache's same-key sharing happens as each attempt starts: the guarded path.
+    this.guard =
+      hasPolicies(settings.policies) || settings.cache !== undefined
+        ? new AttemptGuard(settings, this, this.resume)
+        : undefined;
   }
 
   streamValue(value: unknown): void {
@@ -219,7 +225,17 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       return true;
     }
     if (this.ended) return true;
-    const done = (this.checkpoint as CheckpointFile).done;
+    const checkpoint = this.checkpoint as CheckpointFile;
+    if (checkpoint.seen.has(key)) {
+      this.userFailed(
+        new CheckpointError(
+          `${this.settings.name}: two items have the checkpoint key ${JSON.stringify(key)}; \`checkpointKey\` must tell items apart`,
+        ),
+      );
+      return true;
+    }
+    checkpoint.seen.add(key);
+    const done = checkpoint.done;
     if (!done.has(key)) {
       slot.checkpointKey = key;
       return false;
@@ -299,18 +315,18 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.waiting = true;
     let lookup: Lookup | Promise<Lookup>;
     try {
-      lookup = cache.lookUp(key);
+      lookup = cache.find(key);
     } catch (error) {
       slot.waiting = false;
       this.settle(slot, false, error);
       return;
     }
     if (!(lookup instanceof Promise)) {
-      this.afterLookUp(slot, context, item, lookup);
+      this.afterLookUp(slot, context, item, key, lookup);
       return;
     }
     lookup.then(
-      (found) => this.resume(() => this.afterLookUp(slot, context, item, found)),
+      (found) => this.resume(() => this.afterLookUp(slot, context, item, key, found)),
       (error: unknown) =>
         this.resume(() => {
           if (slot.context !== context || this.ended) return;
@@ -320,14 +336,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     );
   }
 
-  /** What the cache said: a hit or a shared outcome is the item's, a miss runs it (unless the item was cancelled). */
-  private afterLookUp(slot: Slot, context: RunContext, item: unknown, lookup: Lookup): void {
-    if (slot.context !== context || this.ended) {
-      if (lookup.kind === 'run') lookup.entry.abandon();
-      return;
-    }
-    if (lookup.kind === 'run') {
-      slot.cacheEntry = lookup.entry;
+  /** What the store said: a hit is the item's outcome; a miss runs it (its attempts share with same-key ones). */
+  private afterLookUp(slot: Slot, context: RunContext, item: unknown, key: string, lookup: Lookup): void {
+    if (slot.context !== context || this.ended) return;
+    if (lookup.kind === 'miss') {
+      slot.cacheKey = key;
       slot.cacheMissed = true;
       this.invoke(slot, context, item);
       return;
@@ -335,8 +348,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.cached = true;
     slot.waiting = false;
     context.attempt = 0;
-    if (lookup.kind === 'hit') this.settle(slot, true, lookup.value);
-    else this.settle(slot, lookup.ok, lookup.valueOrError);
+    this.settle(slot, true, lookup.value);
   }
 
   /**
@@ -389,8 +401,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     const cached = slot.cached;
     slot.cached = false;
     slot.cacheMissed = false;
-    const cacheEntry = slot.cacheEntry;
-    slot.cacheEntry = undefined;
+    const cacheKey = slot.cacheKey;
+    slot.cacheKey = undefined;
     const checkpointKey = slot.checkpointKey;
     slot.checkpointKey = undefined;
     this.freeSlots.push(slot);
@@ -403,15 +415,16 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.sink.result(index, ok, valueOrError, context.attempt, durationMs, slot.key);
     if (this.selfDelivering) this.delivered += 1;
     if (this.ended) return;
-    if (cacheEntry !== undefined) {
-      if (!ok) cacheEntry.fail(valueOrError);
-      else {
-        try {
-          cacheEntry.succeed(valueOrError).then(undefined, this.asyncUserFailed);
-        } catch (error) {
-          this.userFailed(error);
-          return;
-        }
+    // An Observable task's values streamed past: there is no one value to keep.
+    if (ok && cacheKey !== undefined && valueOrError !== STREAMED) {
+      const cache = this.settings.cache as ResultCache;
+      try {
+        cache.assertStorable(valueOrError);
+        const written = cache.save(cacheKey, valueOrError);
+        if (isPromiseLike(written)) Promise.resolve(written).then(undefined, this.asyncUserFailed);
+      } catch (error) {
+        this.userFailed(error);
+        return;
       }
     }
     if (ok && checkpointKey !== undefined && this.checkpoint !== undefined) {
@@ -425,7 +438,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     if (this.onResult !== undefined) {
       try {
         const result = itemResult(index, ok, valueOrError, context.attempt, durationMs, slot.key);
-        watchCallbackResult(this.onResult(result), this.asyncUserFailed);
+        const returned = this.onResult(result);
+        if (isPromiseLike(returned)) {
+          watchCallbackResult(returned, this.asyncUserFailed);
+          this.sink.hold?.(returned);
+        }
       } catch (error) {
         this.userFailed(error);
         return;

@@ -50,13 +50,41 @@ export class ResultCollector<R> implements EngineSink, ResultColumns {
     this.durations[index] = durationMs;
   }
 
+  /** Async `onResult` calls still running; the result waits for them. */
+  private holding = 0;
+  private endedWith: RunStatus | undefined = undefined;
+  private settledAll = false;
+
+  hold(pending: PromiseLike<unknown>): void {
+    this.holding += 1;
+    Promise.resolve(pending).then(
+      () => {
+        this.holding -= 1;
+        this.resolveWhenReady();
+      },
+      (error: unknown) => {
+        this.holding -= 1;
+        this.fail(error);
+      },
+    );
+  }
+
   end(status: RunStatus, stoppedBy?: number): void {
     this.stoppedBy = stoppedBy;
-    this.resolve(new ParallelResult<R>(this, status));
+    this.endedWith = status;
+    this.resolveWhenReady();
   }
 
   fail(error: unknown): void {
+    if (this.settledAll) return;
+    this.settledAll = true;
     this.reject(error);
+  }
+
+  private resolveWhenReady(): void {
+    if (this.endedWith === undefined || this.holding > 0 || this.settledAll) return;
+    this.settledAll = true;
+    this.resolve(new ParallelResult<R>(this, this.endedWith));
   }
 
   /** Doubles the columns (unsized input), keeping what they hold. */

@@ -154,9 +154,7 @@ export abstract class RunState {
       const inFlight = !slot.waiting && !slot.attemptOver;
       slot.attemptOver = false;
       this.guard?.withdraw(slot);
-      // Others waiting for this item's cache key look again.
-      slot.cacheEntry?.abandon();
-      slot.cacheEntry = undefined;
+      slot.cacheKey = undefined;
       slot.cacheMissed = false;
       slot.cached = false;
       slot.item = undefined;

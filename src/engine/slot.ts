@@ -1,5 +1,4 @@
 import type { Subscription, Unsubscribable } from 'rxjs';
-import type { CacheEntry } from '../cache/result-cache.js';
 import type { RunContext } from '../context.js';
 import type { Hold } from '../policies/limit-scope.js';
 import type { TimeoutEntry } from '../policies/timeout-queue.js';
@@ -44,8 +43,8 @@ export class Slot {
   afterBorrow: ((lent: boolean) => void) | undefined = undefined;
   /** Goes on to the rate limit once a concurrency permit is held; made on first use. */
   afterPermit: (() => void) | undefined = undefined;
-  /** The cache entry the item computes (others with its key wait for it), after a miss. */
-  cacheEntry: CacheEntry | undefined = undefined;
+  /** The item's key in the result cache, after a miss: its attempts compute it (or share another's). */
+  cacheKey: string | undefined = undefined;
   /** True once the item's cache was looked up (and missed), so it runs. */
   cacheMissed = false;
   /** True while the slot reports an item its cache had (or another call with its key computed), which did not run. */
