@@ -1,4 +1,5 @@
 import { from, type Observable, type SchedulerLike } from 'rxjs';
+import type { CacheStore } from './cache/memory-store.js';
 import { type CacheOptions, ResultCache } from './cache/result-cache.js';
 import type { TaskContext } from './context.js';
 import type { EngineSettings } from './engine/engine.js';
@@ -32,7 +33,6 @@ import {
   assertPositiveInteger,
   assertScheduler,
   assertSignal,
-  assertString,
   describe,
 } from './validate.js';
 
@@ -91,8 +91,11 @@ export interface ParallelOptions extends PolicyOptions {
    * without running them, and runs the failed and unseen ones. The file is bound to the task (its name and its
    * function's source) and to `checkpointVersion`: another one is a `CheckpointError` at the start. Values are stored
    * as JSON. See `checkpointInfo`.
+   *
+   * Or a store with Keyv's interface (a Redis, a database): one entry per finished item, keyed by the task's
+   * identity, `checkpointVersion` and the item's key, so another task or version finds nothing there (no error).
    */
-  checkpoint?: string;
+  checkpoint?: string | CacheStore;
   /** The result cache of this map's items, in place of the task's own (see `TaskOptions.cache`); `false` for none. */
   cache?: boolean | CacheOptions;
   /** Each item's key in the checkpoint, a string or a finite number. Default: its position in the input. */
@@ -345,7 +348,15 @@ export function checkParallelOptions(where: string, options: unknown): ParallelO
   if (checked.onProgress !== undefined) assertFunction(where, 'onProgress', checked.onProgress);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
   if (checked.itemKey !== undefined) assertFunction(where, 'itemKey', checked.itemKey);
-  assertString(where, 'checkpoint', checked.checkpoint);
+  const checkpoint = checked.checkpoint as unknown;
+  if (checkpoint !== undefined && typeof checkpoint !== 'string') {
+    const store = checkpoint as Record<string, unknown> | null;
+    if (typeof store?.get !== 'function' || typeof store.set !== 'function' || typeof store.delete !== 'function') {
+      throw new TypeError(
+        `${where}: \`checkpoint\` must be a file's path or a store with Keyv's get, set and delete, got ${describe(checkpoint)}`,
+      );
+    }
+  }
   if (checked.checkpointKey !== undefined) assertFunction(where, 'checkpointKey', checked.checkpointKey);
   const version = checked.checkpointVersion;
   if (

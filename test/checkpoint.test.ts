@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Keyv from 'keyv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointError, checkpointInfo, parallelMap, type RunEvent, type TaskContext, task } from '../src/index.js';
 
@@ -182,5 +183,36 @@ describe('checkpoint after outside review', () => {
         CheckpointError,
       );
     }
+  });
+});
+
+describe('a checkpoint in a store with Keyv’s interface', () => {
+  it('a rerun restores from the store; another version finds nothing there', async () => {
+    const store = new Keyv();
+    const ran: number[] = [];
+    let failOn = new Set([1]);
+    const triple = task(
+      async (x: number) => {
+        ran.push(x);
+        if (failOn.has(x)) throw new Error('no');
+        return x * 3;
+      },
+      { name: 'triple' },
+    );
+    await parallelMap(triple, [0, 1, 2], { checkpoint: store });
+    ran.length = 0;
+    failOn = new Set();
+    const events: string[] = [];
+    const rerun = await parallelMap(triple, [0, 1, 2], {
+      checkpoint: store,
+      onEvent: (event) => event.type === 'restored' && events.push(String(event.index)),
+    });
+    expect(rerun.values()).toEqual([0, 3, 6]);
+    expect(ran).toEqual([1]);
+    expect(events).toEqual(['0', '2']);
+    ran.length = 0;
+    await parallelMap(triple, [0, 1, 2], { checkpoint: store, checkpointVersion: 2 });
+    expect(ran.sort()).toEqual([0, 1, 2]);
+    expect(() => parallelMap(triple, [0], { checkpoint: {} as never })).toThrow(/Keyv/);
   });
 });

@@ -1,6 +1,7 @@
 import { CheckpointError } from '../errors.js';
 import { assertJsonValue } from '../json-value.js';
 import { nodeFs } from './node-fs.js';
+import type { Restored, RunCheckpoint } from './store-checkpoint.js';
 
 /**
  * A checkpoint on disk: one JSON line per record, appended as the run goes. The first line says what wrote it (the
@@ -82,7 +83,7 @@ export function readCheckpoint(path: string, where: string): CheckpointContents 
 }
 
 /** The open checkpoint of one run: what it holds, and the records waiting to be appended. @internal */
-export class CheckpointFile {
+export class CheckpointFile implements RunCheckpoint {
   private readonly pending: string[] = [];
   /** The keys of this run's items: a second item with one of them is an error, not a silent overwrite. */
   readonly seen = new Set<string | number>();
@@ -142,6 +143,10 @@ export class CheckpointFile {
       fs.ftruncateSync(fd, existing.wholeBytes);
     }
     return file;
+  }
+
+  lookUp(key: string | number): Restored {
+    return this.done.has(key) ? { done: true, value: this.done.get(key) } : { done: false };
   }
 
   /** Records a success; written with the next batch. A value JSON cannot hold is an error here, at once. */

@@ -1,4 +1,5 @@
 import type { SchedulerLike, Unsubscribable } from 'rxjs';
+import type { CacheStore } from '../cache/memory-store.js';
 import type { ResultCache } from '../cache/result-cache.js';
 import type { EventStream, RunEvent } from '../events.js';
 import type { ItemResult } from '../item-result.js';
@@ -109,7 +110,8 @@ export interface DependencyResolver {
 
 /** A run's checkpoint, as the options gave it. @internal */
 export interface CheckpointPlan {
-  readonly path: string;
+  /** A file, or a store with Keyv's interface. */
+  readonly path: string | CacheStore;
   /** The task's identity: its name and a hash of its function's source. */
   readonly identity: string;
   readonly version: string | number | undefined;

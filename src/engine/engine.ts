@@ -2,6 +2,7 @@ import { captureContext } from '../async-context.js';
 import type { Lookup, ResultCache } from '../cache/result-cache.js';
 import { assertSynchronousResult, watchCallbackResult } from '../callback-result.js';
 import { CheckpointFile } from '../checkpoint/checkpoint-file.js';
+import { type Restored, type RunCheckpoint, StoreCheckpoint } from '../checkpoint/store-checkpoint.js';
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
 import { CheckpointError } from '../errors.js';
@@ -103,7 +104,10 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     const plan = this.settings.checkpoint;
     if (plan !== undefined) {
       try {
-        this.checkpoint = CheckpointFile.open(plan.path, plan.identity, plan.version, this.settings.name);
+        this.checkpoint =
+          typeof plan.path === 'string'
+            ? CheckpointFile.open(plan.path, plan.identity, plan.version, this.settings.name)
+            : new StoreCheckpoint(plan.path, plan.identity, plan.version, this.settings.name, this.asyncUserFailed);
       } catch (error) {
         this.fail(error);
         return;
@@ -167,6 +171,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     if (this.reporter !== undefined && !this.report('queued', slot, context, item)) return;
     if (this.itemKey !== undefined && !this.readKey(slot, item)) return;
     if (this.checkpoint !== undefined && this.restoredFromCheckpoint(slot, context, item, index)) return;
+    this.proceed(slot, context, item);
+  }
+
+  /** The item goes on to its function: after its dependencies, or a Promise item, settle. */
+  private proceed(slot: Slot, context: RunContext, item: unknown): void {
     if ((typeof item === 'object' && item !== null) || typeof item === 'function') {
       let wait: 'dependencies' | 'thenable' | undefined;
       try {
@@ -225,7 +234,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       return true;
     }
     if (this.ended) return true;
-    const checkpoint = this.checkpoint as CheckpointFile;
+    const checkpoint = this.checkpoint as RunCheckpoint;
     if (checkpoint.seen.has(key)) {
       this.userFailed(
         new CheckpointError(
@@ -235,15 +244,47 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       return true;
     }
     checkpoint.seen.add(key);
-    const done = checkpoint.done;
-    if (!done.has(key)) {
+    let found: Restored | Promise<Restored>;
+    try {
+      found = checkpoint.lookUp(key);
+    } catch (error) {
+      this.settle(slot, false, error);
+      return true;
+    }
+    if (!(found instanceof Promise)) return this.afterCheckpoint(slot, context, item, key, found, false);
+    // A store answers later: the item waits in its slot (a cancel meanwhile reports it as never started).
+    slot.waiting = true;
+    found.then(
+      (restored) => this.resume(() => this.afterCheckpoint(slot, context, item, key, restored, true)),
+      (error: unknown) =>
+        this.resume(() => {
+          if (slot.context !== context || this.ended) return;
+          slot.waiting = false;
+          this.settle(slot, false, error);
+        }),
+    );
+    return true;
+  }
+
+  /** What the checkpoint said: an item done before is reported with its value; else it runs (and is recorded). */
+  private afterCheckpoint(
+    slot: Slot,
+    context: RunContext,
+    item: unknown,
+    key: string | number,
+    restored: Restored,
+    later: boolean,
+  ): boolean {
+    if (later && (slot.context !== context || this.ended)) return true;
+    if (!restored.done) {
       slot.checkpointKey = key;
-      return false;
+      if (later) this.proceed(slot, context, item);
+      return later;
     }
     slot.restored = true;
     slot.waiting = false;
     context.attempt = 0;
-    this.settle(slot, true, done.get(key));
+    this.settle(slot, true, restored.value);
     return true;
   }
 

@@ -1,5 +1,5 @@
 import type { Subscription } from 'rxjs';
-import type { CheckpointFile } from '../checkpoint/checkpoint-file.js';
+import type { RunCheckpoint } from '../checkpoint/store-checkpoint.js';
 import type { RunContext } from '../context.js';
 import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
 import { EventTargets } from '../events.js';
@@ -32,7 +32,7 @@ export abstract class RunState {
   protected ended = false;
   protected deadlineTimer: Subscription | undefined = undefined;
   /** The run's open checkpoint, when it has one. */
-  protected checkpoint: CheckpointFile | undefined = undefined;
+  protected checkpoint: RunCheckpoint | undefined = undefined;
   /** Stops listening to the task group the run was started in. */
   protected unlinkGroup: (() => void) | undefined = undefined;
   /** A listener's throw while the run was already ending: the run fails with it once everything is released. */
