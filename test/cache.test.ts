@@ -306,3 +306,20 @@ describe('the result cache after outside review', () => {
     releaseWrite();
   });
 });
+
+describe('the result cache after the second outside review', () => {
+  it('same-key calls queued behind a ConcurrencyLimit find the result when their turn comes, and run once', async () => {
+    const limit = new ConcurrencyLimit(1);
+    let runs = 0;
+    const child = task(
+      async (x: number) => {
+        runs += 1;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return x * 2;
+      },
+      { concurrencyLimit: limit, cache: { store: new MemoryStore() } },
+    );
+    expect(await Promise.all([child(1), child(1), child(1)])).toEqual([2, 2, 2]);
+    expect(runs).toBe(1);
+  });
+});

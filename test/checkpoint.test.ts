@@ -216,3 +216,38 @@ describe('a checkpoint in a store with Keyv’s interface', () => {
     expect(() => parallelMap(triple, [0], { checkpoint: {} as never })).toThrow(/Keyv/);
   });
 });
+
+describe('a checkpoint store’s writes (second outside review)', () => {
+  it('an awaited map resolves only once its records are written, and a failed write fails it', async () => {
+    const entries = new Map<string, unknown>();
+    let pending = 0;
+    const slowStore = {
+      get: async (key: string) => entries.get(key),
+      set: async (key: string, value: unknown) => {
+        pending += 1;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        entries.set(key, value);
+        pending -= 1;
+        return true;
+      },
+      delete: async (key: string) => entries.delete(key),
+    };
+    const result = await parallelMap(async (x: number) => x, [1, 2, 3], { checkpoint: slowStore });
+    expect(result.ok).toBe(true);
+    expect(pending).toBe(0);
+    expect(entries.size).toBe(3);
+    const failingStore = {
+      ...slowStore,
+      get: async () => undefined, // nothing recorded: the item runs, and its write fails
+      set: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        throw new Error('store down');
+      },
+    };
+    await expect(parallelMap(async (x: number) => x, [1], { checkpoint: failingStore })).rejects.toThrow('store down');
+    const unreadable = { ...slowStore, get: async () => Promise.reject(new Error('get down')) };
+    await expect(parallelMap(async (x: number) => x, [1], { checkpoint: unreadable })).rejects.toBeInstanceOf(
+      CheckpointError,
+    );
+  });
+});

@@ -142,6 +142,11 @@ export class ResultCache {
    * else this attempt computes it, and reports through `finish`. Calls with the same key wait only for one that is
    * already running, so waiting can never hold up the call waited for.
    */
+  /** True while an attempt computes `key`. */
+  computing(key: string): boolean {
+    return runningIn(this.store).has(key);
+  }
+
   claim(key: string): Claim {
     const calls = runningIn(this.store);
     const other = calls.get(key);
@@ -155,6 +160,16 @@ export class ResultCache {
         mine.finish(outcome);
       },
     };
+  }
+
+  /** True when the store can hold `value` unchanged. */
+  storable(value: unknown): boolean {
+    try {
+      this.assertStorable(value);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Throws when the store cannot hold `value` unchanged: a store other than memory serializes it as JSON. */

@@ -33,17 +33,24 @@ export class StoreCheckpoint implements RunCheckpoint {
     identity: string,
     version: string | number | undefined,
     private readonly where: string,
-    /** A write the store failed: the run fails with it while it still runs. */
-    private readonly writeFailed: (error: unknown) => void,
+    /** Each write as it starts: the run's result waits for it, and a failed write fails the run. */
+    private readonly track: (written: PromiseLike<unknown>) => void,
   ) {
     this.prefix = `rxtask-checkpoint:${identity}@${version === undefined ? '' : String(version)}:`;
   }
 
   lookUp(key: string | number): Promise<Restored> {
-    return Promise.resolve(this.store.get(this.prefix + JSON.stringify(key))).then((entry) =>
-      typeof entry === 'object' && entry !== null && 'v' in entry
-        ? { done: true, value: (entry as { v: unknown }).v }
-        : NOT_DONE,
+    return Promise.resolve(this.store.get(this.prefix + JSON.stringify(key))).then(
+      (entry) => {
+        if (entry === undefined || entry === null) return NOT_DONE;
+        if (typeof entry === 'object' && 'v' in entry) return { done: true, value: (entry as { v: unknown }).v };
+        throw new CheckpointError(
+          `${this.where}: the checkpoint store holds something else for item ${JSON.stringify(key)}`,
+        );
+      },
+      (error: unknown) => {
+        throw new CheckpointError(`${this.where}: the checkpoint store could not be read`, { cause: error });
+      },
     );
   }
 
@@ -58,7 +65,7 @@ export class StoreCheckpoint implements RunCheckpoint {
       throw new CheckpointError((error as Error).message, { cause: error });
     }
     const written = this.store.set(this.prefix + JSON.stringify(key), { v: value === undefined ? null : value });
-    if (isPromiseLike(written)) Promise.resolve(written).then(undefined, this.writeFailed);
+    if (isPromiseLike(written)) this.track(written);
   }
 
   close(): void {}

@@ -1,5 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
-import type { ResultCache } from '../cache/result-cache.js';
+import type { ResultCache, Shared } from '../cache/result-cache.js';
 import { RunContext } from '../context.js';
 import { dispatchOutput } from '../dispatch.js';
 import { TimeoutError } from '../errors.js';
@@ -8,7 +8,7 @@ import { activeHolds, Hold, runHolding } from '../policies/limit-scope.js';
 import type { Policies } from '../policies/task-policies.js';
 import { TimeoutQueue } from '../policies/timeout-queue.js';
 import type { TaskFunction } from '../task-definition.js';
-import { isStreamedOutput } from '../task-output.js';
+import { isPromiseLike, isStreamedOutput } from '../task-output.js';
 import { scheduleAfter } from '../time.js';
 import type { EngineSettings } from './engine-types.js';
 import type { FunctionTracker } from './function-tracker.js';
@@ -266,19 +266,28 @@ export class AttemptGuard {
    */
   private cachedCall(key: string, callFunction: () => unknown, current: () => boolean): unknown {
     const cache = this.settings.cache as ResultCache;
-    const claim = cache.claim(key);
-    if (claim.kind === 'joined') {
-      return claim.outcome.then((shared) =>
-        this.resume(() => {
-          if (shared !== undefined) {
-            if (shared.ok) return shared.valueOrError;
-            throw shared.valueOrError;
-          }
-          // The attempt waited for stopped without an outcome: compute the key here, unless this one stopped too.
-          return current() ? this.cachedCall(key, callFunction, current) : undefined;
-        }),
-      );
+    if (!cache.computing(key)) {
+      // The result may have landed while this attempt waited for its permit or token: look again before computing.
+      const found = cache.find(key);
+      if (!(found instanceof Promise)) {
+        if (found.kind === 'hit') return found.value;
+      } else {
+        return found.then((later) =>
+          this.resume(() => {
+            if (later.kind === 'hit') return later.value;
+            return current() ? this.claimAndCall(key, callFunction, current) : undefined;
+          }),
+        );
+      }
     }
+    return this.claimAndCall(key, callFunction, current);
+  }
+
+  /** Waits for the attempt computing `key` now, or computes it and shares the outcome. */
+  private claimAndCall(key: string, callFunction: () => unknown, current: () => boolean): unknown {
+    const cache = this.settings.cache as ResultCache;
+    const claim = cache.claim(key);
+    if (claim.kind === 'joined') return this.joined(key, claim.outcome, callFunction, current);
     // An attempt that was cancelled or timed out shares nothing: whoever waited computes the key instead.
     const share = (ok: boolean, valueOrError: unknown) => claim.finish(current() ? { ok, valueOrError } : undefined);
     let output: unknown;
@@ -294,6 +303,12 @@ export class AttemptGuard {
     }
     return Promise.resolve(output).then(
       (value) => {
+        // Stored before it is shared and before the permit goes back, so a same-key call that gets the permit next
+        // finds it. A value the store cannot hold is the run's failure (reported as the item settles).
+        if (current() && cache.storable(value)) {
+          const written = cache.save(key, value);
+          if (isPromiseLike(written)) Promise.resolve(written).then(undefined, this.hookRejected);
+        }
         share(true, value);
         return value;
       },
@@ -301,6 +316,25 @@ export class AttemptGuard {
         share(false, error);
         throw error;
       },
+    );
+  }
+
+  /** This attempt shares the outcome of the one computing `key` now. */
+  private joined(
+    key: string,
+    outcome: Promise<Shared | undefined>,
+    callFunction: () => unknown,
+    current: () => boolean,
+  ): Promise<unknown> {
+    return outcome.then((shared) =>
+      this.resume(() => {
+        if (shared !== undefined) {
+          if (shared.ok) return shared.valueOrError;
+          throw shared.valueOrError;
+        }
+        // The attempt waited for stopped without an outcome: compute the key here, unless this one stopped too.
+        return current() ? this.cachedCall(key, callFunction, current) : undefined;
+      }),
     );
   }
 

@@ -107,7 +107,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
         this.checkpoint =
           typeof plan.path === 'string'
             ? CheckpointFile.open(plan.path, plan.identity, plan.version, this.settings.name)
-            : new StoreCheckpoint(plan.path, plan.identity, plan.version, this.settings.name, this.asyncUserFailed);
+            : new StoreCheckpoint(plan.path, plan.identity, plan.version, this.settings.name, (written) => {
+                // An awaited map resolves only once its records are written; a failed write fails the run.
+                Promise.resolve(written).then(undefined, this.asyncUserFailed);
+                this.sink.hold?.(written);
+              });
       } catch (error) {
         this.fail(error);
         return;
@@ -256,12 +260,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.waiting = true;
     found.then(
       (restored) => this.resume(() => this.afterCheckpoint(slot, context, item, key, restored, true)),
-      (error: unknown) =>
-        this.resume(() => {
-          if (slot.context !== context || this.ended) return;
-          slot.waiting = false;
-          this.settle(slot, false, error);
-        }),
+      // A checkpoint that cannot be read fails the run, as a bad checkpoint file does at its start.
+      (error: unknown) => this.resume(() => this.userFailed(error)),
     );
     return true;
   }
@@ -460,9 +460,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     if (ok && cacheKey !== undefined && valueOrError !== STREAMED) {
       const cache = this.settings.cache as ResultCache;
       try {
+        // Stored as the attempt that computed it ended; what the store cannot hold fails the run here.
         cache.assertStorable(valueOrError);
-        const written = cache.save(cacheKey, valueOrError);
-        if (isPromiseLike(written)) Promise.resolve(written).then(undefined, this.asyncUserFailed);
       } catch (error) {
         this.userFailed(error);
         return;
