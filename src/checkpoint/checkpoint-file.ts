@@ -1,7 +1,6 @@
 import { CheckpointError } from '../errors.js';
-import { assertJsonValue } from '../json-value.js';
 import { nodeFs } from './node-fs.js';
-import type { Restored, RunCheckpoint } from './store-checkpoint.js';
+import { assertCheckpointValue, type Restored, type RunCheckpoint } from './store-checkpoint.js';
 
 /**
  * A checkpoint on disk: one JSON line per record, appended as the run goes. The first line says what wrote it (the
@@ -151,15 +150,7 @@ export class CheckpointFile implements RunCheckpoint {
 
   /** Records a success; written with the next batch. A value JSON cannot hold is an error here, at once. */
   record(key: string | number, value: unknown): void {
-    try {
-      assertJsonValue(
-        this.where,
-        value,
-        `the result of item ${JSON.stringify(key)} cannot be stored in the checkpoint`,
-      );
-    } catch (error) {
-      throw new CheckpointError((error as Error).message, { cause: error });
-    }
+    assertCheckpointValue(this.where, key, value);
     const encoded = value === undefined ? undefined : JSON.stringify(value);
     const line = encoded === undefined ? `{"k":${JSON.stringify(key)}}` : `{"k":${JSON.stringify(key)},"v":${encoded}}`;
     this.pending.push(line);

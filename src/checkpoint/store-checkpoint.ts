@@ -19,6 +19,15 @@ export interface RunCheckpoint {
 
 const NOT_DONE: Restored = { done: false };
 
+/** A checkpoint keeps values as JSON: one JSON would change is a CheckpointError naming the item. @internal */
+export function assertCheckpointValue(where: string, key: string | number, value: unknown): void {
+  try {
+    assertJsonValue(where, value, `the result of item ${JSON.stringify(key)} cannot be stored in the checkpoint`);
+  } catch (error) {
+    throw new CheckpointError((error as Error).message, { cause: error });
+  }
+}
+
 /**
  * A checkpoint in a store with Keyv's interface (a Redis, a database): one entry per finished item, under a prefix
  * that holds the task's identity and `checkpointVersion`, so another task or version finds nothing of this one.
@@ -55,15 +64,7 @@ export class StoreCheckpoint implements RunCheckpoint {
   }
 
   record(key: string | number, value: unknown): void {
-    try {
-      assertJsonValue(
-        this.where,
-        value,
-        `the result of item ${JSON.stringify(key)} cannot be stored in the checkpoint`,
-      );
-    } catch (error) {
-      throw new CheckpointError((error as Error).message, { cause: error });
-    }
+    assertCheckpointValue(this.where, key, value);
     const written = this.store.set(this.prefix + JSON.stringify(key), { v: value === undefined ? null : value });
     if (isPromiseLike(written)) this.track(written);
   }
