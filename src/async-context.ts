@@ -1,3 +1,5 @@
+import { nodeBuiltin } from './node-builtin.js';
+
 /**
  * Node's AsyncLocalStorage, found through `process.getBuiltinModule` so that browser bundles never import a Node
  * module; `undefined` where there is none (browsers). @internal
@@ -11,8 +13,7 @@ interface AsyncHooks {
   AsyncLocalStorage: { new <T>(): ContextStorage<T>; snapshot?(): <R>(fn: () => R) => R };
 }
 
-const nodeProcess = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-const asyncHooks = nodeProcess?.getBuiltinModule?.('node:async_hooks') as AsyncHooks | undefined;
+const asyncHooks = nodeBuiltin<AsyncHooks>('node:async_hooks');
 
 /** A new AsyncLocalStorage, or `undefined` where async context is not available. @internal */
 export function contextStorage<T>(): ContextStorage<T> | undefined {

@@ -1,8 +1,7 @@
 import type * as crypto from 'node:crypto';
+import { nodeBuiltin } from './node-builtin.js';
 
-const nodeCrypto = (
-  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-).process?.getBuiltinModule?.('node:crypto') as typeof crypto | undefined;
+const nodeCrypto = nodeBuiltin<typeof crypto>('node:crypto');
 
 /**
  * A task's identity for what outlives a process (a checkpoint, a result cache): its name and a digest of its

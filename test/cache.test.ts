@@ -323,3 +323,51 @@ describe('the result cache after the second outside review', () => {
     expect(runs).toBe(1);
   });
 });
+
+describe('the result cache with user code that throws, and a cancel while the store is read', () => {
+  it('a cache.key that throws fails the call with its error; the default store works with cache: true', async () => {
+    const boom = new Error('key failed');
+    const keyed = task(async (x: number) => x, {
+      cache: {
+        key: () => {
+          throw boom;
+        },
+      },
+    });
+    await expect(keyed(1)).rejects.toBe(boom);
+    let calls = 0;
+    const defaults = task(
+      async (x: number) => {
+        calls += 1;
+        return x + 1;
+      },
+      { cache: true },
+    );
+    expect([await defaults(41), await defaults(41)]).toEqual([42, 42]);
+    expect(calls).toBe(1);
+  });
+
+  it('a map cancelled while its store is read runs nothing, and reports the items as never started', async () => {
+    let calls = 0;
+    const store: CacheStore = { get: () => new Promise(() => {}), set: () => undefined, delete: () => undefined };
+    const slowStore = task(
+      async (x: number) => {
+        calls += 1;
+        return x;
+      },
+      { cache: { store } },
+    );
+    const controller = new AbortController();
+    const run = slowStore.map([1, 2], { signal: controller.signal });
+    const pending = run.then((result) => result);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    controller.abort();
+    const result = await pending;
+    expect(result.status).toBe('cancelled');
+    expect(result.failures().map((failure) => (failure.error as Error).name)).toEqual([
+      'NotStartedError',
+      'NotStartedError',
+    ]);
+    expect(calls).toBe(0);
+  });
+});

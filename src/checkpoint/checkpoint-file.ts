@@ -1,5 +1,5 @@
 import { CheckpointError } from '../errors.js';
-import { nodeFs } from './node-fs.js';
+import { nodeBuiltin } from '../node-builtin.js';
 import { assertCheckpointValue, type Restored, type RunCheckpoint } from './store-checkpoint.js';
 
 /**
@@ -10,6 +10,9 @@ import { assertCheckpointValue, type Restored, type RunCheckpoint } from './stor
  * (SIGKILL) leaves every line it wrote, and a machine that loses power can at worst tear the last line, which the
  * next run ignores. There is never one disk sync per item. @internal
  */
+
+/** Node's `fs`; a checkpoint file needs it. */
+const nodeFs = nodeBuiltin<typeof import('node:fs')>('node:fs');
 
 const FORMAT = 'rxtask-checkpoint';
 const FORMAT_VERSION = 1;

@@ -44,6 +44,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   private readonly selfDelivering: boolean;
   private readonly awaitItems: boolean;
   private readonly itemKey: ((item: unknown) => unknown) | undefined;
+  private readonly cache: ResultCache | undefined;
   /** `onResult`, when this execution is the one behind `await` (whose results are collected). */
   private readonly onResult: ((result: ItemResult<unknown>) => unknown) | undefined;
   /** The deadline on the engine's clock, checked at each admission; `Infinity` for none. */
@@ -75,6 +76,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.selfDelivering = !sink.acknowledges;
     this.awaitItems = settings.awaitItems;
     this.itemKey = settings.itemKey;
+    this.cache = settings.cache;
     this.onResult = sink.collects === true ? settings.onResult : undefined;
     this.deadlineAt = settings.deadline ?? Number.POSITIVE_INFINITY;
     this.streamsValues = sink.streamsValues === true;
@@ -201,17 +203,19 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.invoke(slot, context, item);
   }
 
+  /** A key a user's function gave (`itemKey`, `checkpointKey`): a string or a finite number, else a TypeError. */
+  private checkedKey(option: string, key: unknown): string | number {
+    if (typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))) return key;
+    assertSynchronousResult(this.settings.name, option, key);
+    throw new TypeError(
+      `${this.settings.name}: \`${option}\` must return a string or a finite number, got ${describe(key)}`,
+    );
+  }
+
   /** Reads the item's `itemKey`; false when it threw or gave no string or number, which fails the run. */
   private readKey(slot: Slot, item: unknown): boolean {
     try {
-      const key = (this.itemKey as (item: unknown) => unknown)(item);
-      if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
-        assertSynchronousResult(this.settings.name, 'itemKey', key);
-        throw new TypeError(
-          `${this.settings.name}: \`itemKey\` must return a string or a finite number, got ${describe(key)}`,
-        );
-      }
-      slot.key = key;
+      slot.key = this.checkedKey('itemKey', (this.itemKey as (item: unknown) => unknown)(item));
     } catch (error) {
       return this.userFailed(error);
     }
@@ -224,15 +228,9 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
    */
   private restoredFromCheckpoint(slot: Slot, context: RunContext, item: unknown, index: number): boolean {
     const keyOf = this.settings.checkpoint?.key;
-    let key: unknown = index;
+    let key: string | number = index;
     try {
-      if (keyOf !== undefined) key = keyOf(item);
-      if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
-        assertSynchronousResult(this.settings.name, 'checkpointKey', key);
-        throw new TypeError(
-          `${this.settings.name}: \`checkpointKey\` must return a string or a finite number, got ${describe(key)}`,
-        );
-      }
+      if (keyOf !== undefined) key = this.checkedKey('checkpointKey', keyOf(item));
     } catch (error) {
       this.userFailed(error);
       return true;
@@ -290,7 +288,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
 
   /** Runs the item's function: through the guard when there are policies, else on the fast path. */
   private invoke(slot: Slot, context: RunContext, item: unknown): void {
-    if (this.settings.cache !== undefined && !slot.cacheMissed) {
+    if (this.cache !== undefined && !slot.cacheMissed) {
       this.lookUpCache(slot, context, item);
       return;
     }
@@ -344,7 +342,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
    * argument can make, or a store that fails to read, fails the item.
    */
   private lookUpCache(slot: Slot, context: RunContext, item: unknown): void {
-    const cache = this.settings.cache as ResultCache;
+    const cache = this.cache as ResultCache;
     let key: string;
     try {
       key = cache.keyOf(this.spread ? asArguments(item) : [item]);
@@ -458,7 +456,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     if (this.ended) return;
     // An Observable task's values streamed past: there is no one value to keep.
     if (ok && cacheKey !== undefined && valueOrError !== STREAMED) {
-      const cache = this.settings.cache as ResultCache;
+      const cache = this.cache as ResultCache;
       try {
         // Stored as the attempt that computed it ended; what the store cannot hold fails the run here.
         cache.assertStorable(valueOrError);
