@@ -1,5 +1,6 @@
 import type { Unsubscribable } from 'rxjs';
 import type { RunContext } from './context.js';
+import { FunctionTracker } from './engine/function-tracker.js';
 import { subscribeOutcome } from './engine/observable-outcome.js';
 import { isPromiseLike, isStreamedOutput } from './task-output.js';
 
@@ -60,4 +61,55 @@ export function outputToPromise(output: unknown): Promise<unknown> {
   return new Promise((resolve, reject) => {
     dispatchOutput(output, resolve, reject);
   });
+}
+
+/**
+ * `dispatchOutput` for a call that a cancel may have to wait for: returns the Promise its function's outcome comes
+ * from (the output itself, or a thenable adopted once), or the subscription of an Observable output, or `undefined`
+ * for an output that was settled at once. @internal
+ */
+export function followOutput(
+  output: unknown,
+  onValue: (value: unknown) => void,
+  onError: (error: unknown) => void,
+  context: RunContext,
+): Promise<unknown> | Unsubscribable | undefined {
+  if (output instanceof Promise) {
+    output.then(onValue, onError);
+    return output;
+  }
+  let thenable = false;
+  try {
+    thenable = !isStreamedOutput(output) && isPromiseLike(output);
+  } catch {
+    // An output that cannot be looked at: `dispatchOutput` reports what it throws.
+  }
+  if (!thenable) return dispatchOutput(output, onValue, onError, undefined, context);
+  const adopted = Promise.resolve(output);
+  adopted.then(onValue, onError);
+  return adopted;
+}
+
+/**
+ * Cancels a call that runs directly: aborts its signal, unsubscribes an Observable output, and returns a tracker
+ * that is idle once a pending Promise output settles (the function may run on after the abort). @internal
+ */
+export function abandonCall(
+  context: RunContext,
+  outcome: Promise<unknown> | Unsubscribable | undefined,
+  reason: unknown,
+): FunctionTracker {
+  const calls = new FunctionTracker();
+  context.abort(reason);
+  if (outcome instanceof Promise) {
+    calls.abandon(context);
+    outcome.then(
+      (value) => calls.ended(true, value, context),
+      (error) => calls.ended(false, error, context),
+    );
+  } else {
+    outcome?.unsubscribe();
+  }
+  calls.close(reason);
+  return calls;
 }

@@ -125,6 +125,11 @@ function directListener(
 
 const hub = new EventStream();
 
+/** True while anyone listens on `events$`. @internal */
+export function eventsObserved(): boolean {
+  return hub.observed;
+}
+
 /**
  * Every event of every run and call, for loggers and UIs. Runs decide whether to report when they start, so
  * subscribe before starting the work you want to see; when nobody listens, nothing is built or sent.

@@ -1,6 +1,6 @@
-import type { Subscriber, Unsubscribable } from 'rxjs';
+import type { Subscriber, TeardownLogic, Unsubscribable } from 'rxjs';
 import { RunContext } from './context.js';
-import { dispatchOutput } from './dispatch.js';
+import { abandonCall, dispatchOutput, followOutput } from './dispatch.js';
 import { ParallelEngine } from './engine/engine.js';
 import type { EngineSettings } from './engine/engine-types.js';
 import { FunctionTracker } from './engine/function-tracker.js';
@@ -9,15 +9,96 @@ import { RunReporter } from './engine/run-reporter.js';
 import { ArraySource } from './engine/sources.js';
 import { TaskRunSink } from './engine/task-run-sink.js';
 import { cancellationReason } from './errors.js';
-import { EventTargets } from './events.js';
+import { EventTargets, eventsObserved } from './events.js';
 import { hasDependencies, resolveDependencies } from './futures/dependencies.js';
-import { onEnclosingGroupCancel } from './futures/group-scope.js';
+import { currentGroupSignal, onEnclosingGroupCancel } from './futures/group-scope.js';
 import type { Hold } from './policies/limit-scope.js';
 import { hasPolicies } from './policies/task-policies.js';
 import { formatRunName, runNamer } from './run-name.js';
 import type { TaskDefinition } from './task-definition.js';
+import { type AwaitedExecution, TaskRun } from './task-run.js';
 import { defaultScheduler } from './time.js';
 import { attemptOf, noteTaskName, stopReasonOf } from './upstream-subscriber.js';
+
+/** A call of a task with its arguments: the TaskRun that calling a task returns. @internal */
+export class CallRun extends TaskRun<unknown> {
+  constructor(
+    private readonly definition: TaskDefinition,
+    private readonly args: unknown[],
+    /** The limits held by the code that made the run, where there is no async context to carry them. */
+    private readonly createdHolding: readonly Hold[] | undefined,
+    /** The signal of the task group the run was made in. */
+    private readonly madeInGroup: AbortSignal | undefined,
+  ) {
+    super(definition.name);
+  }
+
+  protected execute(subscriber: Subscriber<unknown>, calls?: FunctionTracker): TeardownLogic {
+    subscribeCall(this.definition, this.args, subscriber, undefined, calls, this.createdHolding, this.madeInGroup);
+  }
+
+  protected override awaitDirectly(): AwaitedExecution<unknown> | undefined {
+    return isPlainCall(this.definition, this.args, this.madeInGroup)
+      ? new DirectExecution(this.definition, this.args)
+      : undefined;
+  }
+}
+
+/**
+ * True when a call can run its function directly, with nothing around it: no policy, cache, listener, `waitFor`,
+ * enclosing task group or dependency among its arguments. @internal
+ */
+export function isPlainCall(definition: TaskDefinition, args: unknown[], madeInGroup: AbortSignal | undefined): boolean {
+  return (
+    !hasPolicies(definition.policies) &&
+    definition.cache === undefined &&
+    definition.options.onEvent === undefined &&
+    definition.options.waitFor === undefined &&
+    madeInGroup === undefined &&
+    !eventsObserved() &&
+    currentGroupSignal() === undefined &&
+    !hasDependencies(args)
+  );
+}
+
+/**
+ * `await` of a call that nothing else watches: the function runs at once and its Promise settles the await, with no
+ * Observable or subscriber in between. What a cancel needs (the abort, waiting for the function) is made only then.
+ */
+class DirectExecution implements AwaitedExecution<unknown> {
+  readonly promise: Promise<unknown>;
+  private readonly context: RunContext;
+  private rejectAwait: (reason: unknown) => void = ignore;
+  /** What the function's outcome comes from: a Promise to wait for, or an Observable's subscription. */
+  private outcome: Promise<unknown> | Unsubscribable | undefined = undefined;
+  private calls: FunctionTracker | undefined = undefined;
+
+  constructor(definition: TaskDefinition, args: unknown[]) {
+    const context = new RunContext(definition.name, undefined, 1);
+    this.context = context;
+    this.promise = new Promise((resolve, reject) => {
+      this.rejectAwait = reject;
+      try {
+        this.outcome = followOutput(definition.fn.apply(context, args), resolve, reject, context);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  cancel(reason: unknown): void {
+    if (this.calls !== undefined) return;
+    this.calls = abandonCall(this.context, this.outcome, reason);
+    this.rejectAwait(reason);
+  }
+
+  whenIdle(callback: () => void): void {
+    if (this.calls === undefined) callback();
+    else this.calls.whenIdle(callback);
+  }
+}
+
+const ignore = () => {};
 
 /**
  * One call of a task: waits for the futures and TaskRuns among its arguments and in `waitFor`, then runs the

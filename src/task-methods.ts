@@ -11,11 +11,10 @@ import { holdsAtCreation } from './policies/limit-scope.js';
 import { POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
 import { assertRunName, formatRunName, parameterNames } from './run-name.js';
 import { assertRunner, remoteFunction } from './runners/runner.js';
-import { subscribeCall } from './task-call.js';
+import { CallRun, isPlainCall, subscribeCall } from './task-call.js';
 import { TASK_DEFINITION, type TaskDefinition, type TaskFunction, type TaskOptions } from './task-definition.js';
 import { taskIdentity } from './task-identity.js';
 import { isObservableLike } from './task-output.js';
-import { TaskRun } from './task-run.js';
 import type { Task } from './task-types.js';
 import { assertBoolean, assertFunction, assertOptions, assertString, describe } from './validate.js';
 
@@ -100,25 +99,20 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
   submit: {
     value(this: AnyTask, ...args: unknown[]) {
       const definition = this[TASK_DEFINITION];
-      let runName = definition.name;
-      let failure: { error: unknown } | undefined;
+      let runName: string;
       try {
         runName = formatRunName(definition.options.runName, definition.name, definition.parameters, args);
       } catch (error) {
         // A `runName` function that throws fails the future, as it would fail a call.
-        failure = { error };
+        return new TaskFuture(definition.name, definition.name).fail(error);
       }
-      return new TaskFuture(
+      const future = new TaskFuture(definition.name, runName);
+      if (isPlainCall(definition, args, undefined)) {
+        return future.runDirectly(definition.fn, new RunContext(definition.name, undefined, 1), args);
+      }
+      return future.follow(
         (markRunning, calls) =>
-          new Observable<unknown>((subscriber) => {
-            if (failure === undefined) subscribeCall(definition, args, subscriber, markRunning, calls);
-            else {
-              calls.close();
-              subscriber.error(failure.error);
-            }
-          }),
-        definition.name,
-        runName,
+          new Observable<unknown>((subscriber) => subscribeCall(definition, args, subscriber, markRunning, calls)),
       );
     },
   },
@@ -176,14 +170,7 @@ export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, poli
     local: fn,
     cache: ResultCache.of(name, options.cache, taskIdentity(name, fn)),
   };
-  const callable = (...args: unknown[]) => {
-    const createdHolding = holdsAtCreation();
-    const madeInGroup = currentGroupSignal();
-    return new TaskRun<unknown>(
-      (subscriber, calls) => subscribeCall(definition, args, subscriber, undefined, calls, createdHolding, madeInGroup),
-      name,
-    );
-  };
+  const callable = (...args: unknown[]) => new CallRun(definition, args, holdsAtCreation(), currentGroupSignal());
   Object.setPrototypeOf(callable, taskMethods);
   Object.defineProperties(callable, {
     name: { value: name },

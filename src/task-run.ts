@@ -3,8 +3,14 @@ import { FunctionTracker } from './engine/function-tracker.js';
 import { cancellationReason } from './errors.js';
 import { lastValue } from './value-promises.js';
 
-/** Subscribes one execution of a run; `calls`, when given, counts the task functions it calls. @internal */
-export type RunSubscribe<T> = (subscriber: Subscriber<T>, calls?: FunctionTracker) => TeardownLogic;
+/** The execution behind `await`, once started: how to cancel it, and how to wait for the functions it called. @internal */
+export interface AwaitedExecution<T> {
+  readonly promise: Promise<T>;
+  /** Settles the await with `reason` and stops the execution. */
+  cancel(reason: unknown): void;
+  /** Calls `callback` once every function the execution called has returned or thrown. */
+  whenIdle(callback: () => void): void;
+}
 
 /**
  * One call of a task: a cold Observable of the task's result that is also awaitable.
@@ -28,19 +34,34 @@ export type RunSubscribe<T> = (subscriber: Subscriber<T>, calls?: FunctionTracke
  * run.pipe(map((v) => v + 1)).subscribe(console.log); // runs again: 43
  * ```
  */
-export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
-  private settled: Promise<T> | undefined = undefined;
-  /** The execution behind `await`, once started: how to cancel it, and the functions it called. */
-  private awaited: { subscriber: Subscriber<T> | undefined; calls: FunctionTracker } | undefined = undefined;
-  private readonly execute: RunSubscribe<T>;
+export abstract class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
+  private awaited: AwaitedExecution<T> | undefined = undefined;
 
   /** The name of the task this is a run of. */
   readonly taskName: string | undefined;
 
-  constructor(subscribe: RunSubscribe<T>, taskName?: string) {
-    super((subscriber) => subscribe(subscriber));
-    this.execute = subscribe;
+  /** How many times the run was awaited (`then`, `catch`, `finally`): they all share one execution. @internal */
+  awaiters = 0;
+
+  constructor(taskName: string | undefined) {
+    super();
     this.taskName = taskName;
+  }
+
+  /** Runs one execution for `subscriber`; `calls`, when given, counts the task functions it calls. @internal */
+  protected abstract execute(subscriber: Subscriber<T>, calls?: FunctionTracker): TeardownLogic;
+
+  /**
+   * Starts the execution behind `await` without an Observable when nothing needs one (no policy, listener, group or
+   * dependency), which makes `await` as cheap as a call of the function; `undefined` otherwise. @internal
+   */
+  protected awaitDirectly(): AwaitedExecution<T> | undefined {
+    return undefined;
+  }
+
+  /** RxJS calls this for each subscription, as it does for its own Subject. @internal */
+  protected _subscribe(subscriber: Subscriber<T>): TeardownLogic {
+    return this.execute(subscriber);
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a TaskRun is awaitable by design.
@@ -49,27 +70,17 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
     this.awaiters += 1;
-    if (this.settled === undefined) {
-      const awaited: { subscriber: Subscriber<T> | undefined; calls: FunctionTracker } = {
-        subscriber: undefined,
-        calls: new FunctionTracker(),
-      };
+    let awaited = this.awaited;
+    if (awaited === undefined) {
+      awaited = this.awaitDirectly() ?? new ObservedExecution(this);
       this.awaited = awaited;
-      const execution = new Observable<T>((subscriber) => {
-        awaited.subscriber = subscriber;
-        return this.execute(subscriber, awaited.calls);
-      });
-      this.settled = lastValue(execution);
     }
-    return this.settled.then(onFulfilled, onRejected);
+    return awaited.promise.then(onFulfilled, onRejected);
   }
-
-  /** How many times the run was awaited (`then`, `catch`, `finally`): they all share one execution. @internal */
-  awaiters = 0;
 
   /** Cancels the execution behind `await` with `reason` (for `gather`, which started it and gave up). @internal */
   cancelAwaited(reason: unknown): void {
-    this.awaited?.subscriber?.error(reason);
+    this.awaited?.cancel(reason);
   }
 
   /** An execution whose task functions `calls` follows: a dependency's, run for its dependent. @internal */
@@ -105,8 +116,32 @@ export class TaskRun<T> extends Observable<T> implements PromiseLike<T> {
   [Symbol.asyncDispose](): Promise<void> {
     const awaited = this.awaited;
     if (awaited === undefined) return Promise.resolve();
+    awaited.cancel(cancellationReason('The task run was disposed'));
+    return new Promise((resolve) => awaited.whenIdle(resolve));
+  }
+}
+
+/** The execution behind `await` through the run's Observable: its last value, or its error. */
+class ObservedExecution<T> implements AwaitedExecution<T> {
+  readonly promise: Promise<T>;
+  private subscriber: Subscriber<T> | undefined = undefined;
+  private readonly calls = new FunctionTracker();
+
+  constructor(run: TaskRun<T>) {
+    this.promise = lastValue(
+      new Observable<T>((subscriber) => {
+        this.subscriber = subscriber;
+        return run.trackedBy(this.calls).subscribe(subscriber);
+      }),
+    );
+  }
+
+  cancel(reason: unknown): void {
     // Failing the execution's subscriber settles the await with the reason and tears the call down.
-    this.cancelAwaited(cancellationReason('The task run was disposed'));
-    return new Promise((resolve) => awaited.calls.whenIdle(resolve));
+    this.subscriber?.error(reason);
+  }
+
+  whenIdle(callback: () => void): void {
+    this.calls.whenIdle(callback);
   }
 }

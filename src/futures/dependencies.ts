@@ -79,6 +79,15 @@ export function itemDependencies(spread: boolean) {
 
 /** True when the arguments hold a future, a TaskRun or `allowFailure(…)`, at the top level or in arrays and plain objects. @internal */
 export function hasDependencies(values: readonly unknown[]): boolean {
+  // Most calls pass numbers and strings: only an object sends them down the deep look.
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (typeof value === 'object' && value !== null) return holdsDependency(values);
+  }
+  return false;
+}
+
+function holdsDependency(values: readonly unknown[]): boolean {
   const seen = new Set<unknown>();
   const visit = (value: unknown): boolean => {
     if (isDependency(value) || value instanceof AllowFailure) return true;

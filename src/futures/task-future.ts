@@ -1,9 +1,10 @@
-import { AsyncSubject, Observable, type Subscriber, type Subscription } from 'rxjs';
+import { EmptyError, Observable, type Subscriber, type TeardownLogic, type Unsubscribable } from 'rxjs';
+import type { RunContext } from '../context.js';
+import { abandonCall, followOutput } from '../dispatch.js';
 import { FunctionTracker } from '../engine/function-tracker.js';
 import { cancellationReason, TimeoutError } from '../errors.js';
 import { defaultScheduler, scheduleAfter } from '../time.js';
 import { assertDuration, assertOptions } from '../validate.js';
-import { lastValue } from '../value-promises.js';
 
 /**
  * Where a future is: waiting for its dependencies, running, or done one of three ways.
@@ -60,35 +61,82 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
   readonly runName: string;
   private current: FutureState = 'pending';
   private failure: unknown = undefined;
-  // Typed loosely so that a TaskFuture<R> stays assignable to TaskFuture<unknown>.
-  private readonly outcome: AsyncSubject<unknown>;
-  private readonly settled: Promise<T>;
-  private readonly subscription: Subscription;
+  private value: unknown = undefined;
+  private hasValue = false;
+  /** What `await` shares, made on the first `await`. */
+  private settled: Promise<T> | undefined = undefined;
+  private resolveAwait: ((value: unknown) => void) | undefined = undefined;
+  private rejectAwait: ((reason: unknown) => void) | undefined = undefined;
+  /** How to stop the call: its subscription, or, for a call run directly, its output. */
+  private stop: Unsubscribable | undefined = undefined;
+  private context: RunContext | undefined = undefined;
+  private output: Promise<unknown> | Unsubscribable | undefined = undefined;
   /** The task functions the future's call ran, until each has ended: a cancelled one may run on for a while. */
-  private readonly calls = new FunctionTracker();
+  private calls: FunctionTracker | undefined = undefined;
+  private doneCallbacks: Set<() => void> | undefined = undefined;
 
-  /**
-   * @internal Starts `source` at once; `markRunning` is to be called when its function starts, and `calls` is to
-   * count the functions it runs.
-   */
-  constructor(
-    source: (markRunning: () => void, calls: FunctionTracker) => Observable<T>,
-    name: string,
-    runName: string,
-  ) {
-    const outcome = new AsyncSubject<unknown>();
-    super((subscriber) => outcome.subscribe(subscriber as Subscriber<unknown>));
-    this.outcome = outcome;
+  /** @internal A future of a call, which its task's `submit` starts with `follow` or `runDirectly`. */
+  constructor(name: string, runName: string) {
+    super();
     this.name = name;
     this.runName = runName;
-    this.settled = lastValue(outcome) as Promise<T>;
-    this.settled.catch(noop);
-    this.subscription = source(() => {
+  }
+
+  /**
+   * Starts `source` at once; `markRunning` is to be called when its function starts, and `calls` is to count the
+   * functions it runs. @internal
+   */
+  follow(source: (markRunning: () => void, calls: FunctionTracker) => Observable<T>): this {
+    const calls = new FunctionTracker();
+    this.calls = calls;
+    this.stop = source(() => {
       if (this.current === 'pending') this.current = 'running';
-    }, this.calls).subscribe({
-      next: (value) => outcome.next(value),
+    }, calls).subscribe({
+      next: (value) => {
+        this.value = value;
+        this.hasValue = true;
+      },
       error: (error: unknown) => this.finish('failed', error),
       complete: () => this.finish('completed', undefined),
+    });
+    return this;
+  }
+
+  /** Runs `fn` at once with `context` as `this`: a call with nothing around it (see `isPlainCall`). @internal */
+  runDirectly(fn: (this: RunContext, ...args: unknown[]) => unknown, context: RunContext, args: unknown[]): this {
+    this.current = 'running';
+    this.context = context;
+    try {
+      this.output = followOutput(
+        fn.apply(context, args),
+        (value) => {
+          this.value = value;
+          this.hasValue = true;
+          this.finish('completed', undefined);
+        },
+        (error) => this.finish('failed', error),
+        context,
+      );
+    } catch (error) {
+      this.finish('failed', error);
+    }
+    return this;
+  }
+
+  /** Fails the future at once, before any function ran. @internal */
+  fail(error: unknown): this {
+    this.finish('failed', error);
+    return this;
+  }
+
+  /** Late subscribers get the outcome, as from an AsyncSubject: the last value and completion, or the error. @internal */
+  protected _subscribe(subscriber: Subscriber<T>): TeardownLogic {
+    return this.onDone(() => {
+      if (this.current !== 'completed') subscriber.error(this.failure);
+      else {
+        if (this.hasValue) subscriber.next(this.value as T);
+        subscriber.complete();
+      }
     });
   }
 
@@ -112,7 +160,23 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return this.settled.then(onFulfilled, onRejected);
+    return this.outcome().then(onFulfilled, onRejected);
+  }
+
+  /** The Promise every `await` shares: made on the first, settled or pending. */
+  private outcome(): Promise<T> {
+    if (this.settled !== undefined) return this.settled;
+    if (this.current === 'completed') {
+      this.settled = this.hasValue ? Promise.resolve(this.value as T) : Promise.reject(new EmptyError());
+    } else if (this.done) {
+      this.settled = Promise.reject(this.failure);
+    } else {
+      this.settled = new Promise<T>((resolve, reject) => {
+        this.resolveAwait = resolve as (value: unknown) => void;
+        this.rejectAwait = reject;
+      });
+    }
+    return this.settled;
   }
 
   /** As `Promise.prototype.catch`. */
@@ -131,11 +195,11 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
    */
   result(options?: FutureWaitOptions): Promise<T> {
     const timeout = checkTimeout('TaskFuture.result', options);
-    if (timeout === undefined) return this.settled.then((value) => value);
+    if (timeout === undefined) return this.outcome().then((value) => value);
     return new Promise<T>((resolve, reject) => {
       const settle = () => {
         timer.unsubscribe();
-        this.settled.then(resolve, reject);
+        this.outcome().then(resolve, reject);
       };
       const timer = scheduleAfter(defaultScheduler, timeout, () => {
         forget();
@@ -148,7 +212,9 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
   /** Resolves the state once the future is done, or when `timeout` passes; never rejects, even for a failure. */
   wait(options?: FutureWaitOptions): Promise<FutureState> {
     const timeout = checkTimeout('TaskFuture.wait', options);
-    if (timeout === undefined || this.done) return this.settled.then(this.readState, this.readState);
+    if (timeout === undefined || this.done) {
+      return new Promise((resolve) => this.onDone(() => resolve(this.current)));
+    }
     return new Promise<FutureState>((resolve) => {
       const timer = scheduleAfter(defaultScheduler, timeout, () => {
         forget();
@@ -170,12 +236,10 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
       callback();
       return noop;
     }
-    this.doneCallbacks.add(callback);
-    return () => this.doneCallbacks.delete(callback);
+    const callbacks = (this.doneCallbacks ??= new Set());
+    callbacks.add(callback);
+    return () => callbacks.delete(callback);
   }
-
-  private readonly doneCallbacks = new Set<() => void>();
-  private readonly readState = () => this.current;
 
   /**
    * Cancels the future: its task's signal is aborted and it fails with an `AbortError`. Returns false when it was
@@ -183,8 +247,10 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
    */
   cancel(): boolean {
     if (this.done) return false;
-    this.finish('cancelled', cancellationReason('The future was cancelled'));
-    this.subscription.unsubscribe();
+    const reason = cancellationReason('The future was cancelled');
+    this.finish('cancelled', reason);
+    if (this.context !== undefined) this.calls = abandonCall(this.context, this.output, reason);
+    this.stop?.unsubscribe();
     return true;
   }
 
@@ -216,20 +282,25 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
    * was done (a failed rollback after a cancel). @internal
    */
   onEnded(callback: (lateErrors: readonly unknown[]) => void): void {
-    this.onDone(() => this.calls.whenIdle(() => callback(this.calls.lateErrors)));
+    this.onDone(() => {
+      const calls = this.calls;
+      if (calls === undefined) callback([]);
+      else calls.whenIdle(() => callback(calls.lateErrors));
+    });
   }
 
   private finish(state: 'completed' | 'failed' | 'cancelled', error: unknown): void {
     if (this.done) return;
     this.current = state;
-    if (state === 'completed') this.outcome.complete();
-    else {
-      this.failure = error;
-      this.outcome.error(error);
+    if (state !== 'completed') this.failure = error;
+    if (this.resolveAwait !== undefined && this.rejectAwait !== undefined) {
+      if (state !== 'completed') this.rejectAwait(error);
+      else if (this.hasValue) this.resolveAwait(this.value);
+      else this.rejectAwait(new EmptyError());
     }
-    const callbacks = [...this.doneCallbacks];
-    this.doneCallbacks.clear();
-    for (const callback of callbacks) callback();
+    const callbacks = this.doneCallbacks;
+    this.doneCallbacks = undefined;
+    if (callbacks !== undefined) for (const callback of callbacks) callback();
   }
 }
 
