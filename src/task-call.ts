@@ -293,7 +293,7 @@ class CallReporter {
     args: unknown[],
     private readonly attempt: number,
   ) {
-    this.reporter = new RunReporter(targets, definition.name, defaultScheduler);
+    this.reporter = new RunReporter(targets, definition.name, () => defaultScheduler.now());
     this.runName = formatRunName(definition.options.runName, definition.name, definition.parameters, args);
   }
 

@@ -104,7 +104,7 @@ export class AttemptGuard {
     slot.waiter = undefined;
     slot.retryTimer?.unsubscribe();
     slot.retryTimer = undefined;
-    if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
+    if (slot.timeoutEntry !== undefined) this.timeouts?.clear(slot.timeoutEntry);
     slot.timeoutEntry = undefined;
   }
 
@@ -174,6 +174,12 @@ export class AttemptGuard {
 
   /** Queues for a permit of the limit itself. */
   private acquire(slot: Slot, limit: ConcurrencyLimit): void {
+    if (limit.tryAcquire()) {
+      // Granted now, in the run's own context: nothing to resume.
+      slot.hold = new Hold(limit, () => limit.release());
+      this.granted(slot);
+      return;
+    }
     slot.waiting = true;
     slot.afterPermit ??= () =>
       this.resume(() => {
@@ -196,6 +202,10 @@ export class AttemptGuard {
   private requestToken(slot: Slot): void {
     const limiter = this.policies.limiter;
     if (limiter === undefined) {
+      this.run(slot);
+      return;
+    }
+    if (limiter.tryTake()) {
       this.run(slot);
       return;
     }
@@ -361,7 +371,7 @@ export class AttemptGuard {
   private attemptOver(slot: Slot, context: RunContext, ok: boolean, valueOrError: unknown): void {
     if (!this.current(slot, context) || slot.waiting || slot.attemptOver) return;
     slot.attemptOver = true;
-    if (slot.timeoutEntry !== undefined) slot.timeoutEntry.done = true;
+    if (slot.timeoutEntry !== undefined) this.timeouts?.clear(slot.timeoutEntry);
     slot.timeoutEntry = undefined;
     slot.inner = undefined;
     // Giving the permit back can run another task at once, and that may end this run.

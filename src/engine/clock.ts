@@ -52,6 +52,11 @@ export class BatchClock {
     return this.cached;
   }
 
+  /** The scheduler's time now, read as `now()` reads it. */
+  time(): number {
+    return this.origin + this.now();
+  }
+
   /** Cancels the pending expiry, so an ended run leaves nothing scheduled. */
   stop(): void {
     this.cancelExpiry?.();

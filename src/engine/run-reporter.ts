@@ -1,4 +1,3 @@
-import type { SchedulerLike } from 'rxjs';
 import type { EventTargets, RunEvent } from '../events.js';
 
 /**
@@ -10,12 +9,13 @@ export class RunReporter {
   constructor(
     private readonly targets: EventTargets,
     private readonly task: string,
-    private readonly scheduler: SchedulerLike,
+    /** The run's clock in epoch milliseconds; a map's is batched (see `BatchClock`). */
+    private readonly now: () => number,
   ) {}
 
   /** `queued` or `started`. */
   step(type: 'queued' | 'started', runName: string, index: number | undefined, attempt: number): void {
-    const time = this.scheduler.now();
+    const time = this.now();
     const task = this.task;
     this.emit(
       type === 'queued'
@@ -25,7 +25,7 @@ export class RunReporter {
   }
 
   retrying(runName: string, index: number | undefined, attempt: number, error: unknown, delayMs: number): void {
-    const time = this.scheduler.now();
+    const time = this.now();
     this.emit({ type: 'retrying', task: this.task, runName, index, attempt, time, error, delayMs });
   }
 
@@ -38,7 +38,7 @@ export class RunReporter {
     valueOrError: unknown,
     durationMs: number,
   ): void {
-    const time = this.scheduler.now();
+    const time = this.now();
     const task = this.task;
     if (type === 'succeeded') this.emit({ type, task, runName, index, attempt, time, durationMs });
     else if (type === 'failed') {
@@ -48,7 +48,7 @@ export class RunReporter {
 
   /** An item whose outcome the result cache had (or another call with its key computed): it did not run. */
   cached(runName: string, index: number | undefined): void {
-    this.emit({ type: 'cached', task: this.task, runName, index, attempt: 0, time: this.scheduler.now() });
+    this.emit({ type: 'cached', task: this.task, runName, index, attempt: 0, time: this.now() });
   }
 
   /** An item whose outcome a checkpoint had: it did not run. */
@@ -59,14 +59,14 @@ export class RunReporter {
       runName,
       index,
       attempt: 0,
-      time: this.scheduler.now(),
+      time: this.now(),
       from: 'checkpoint',
     });
   }
 
   progress(done: number, total: number): void {
     const task = this.task;
-    const time = this.scheduler.now();
+    const time = this.now();
     this.emit({ type: 'progress', task, runName: task, index: undefined, attempt: 0, time, done, total });
   }
 

@@ -84,8 +84,7 @@ export class ConcurrencyLimit {
 
   /** Calls `grant` with a permit: at once (returning `undefined`) when one is free, else in turn. @internal */
   acquire(grant: () => void): Waiter | undefined {
-    if (this.inUse < this.limit && this.live === 0) {
-      this.inUse += 1;
+    if (this.tryAcquire()) {
       grant();
       return undefined;
     }
@@ -93,6 +92,13 @@ export class ConcurrencyLimit {
     this.waiters.push(waiter);
     this.live += 1;
     return waiter;
+  }
+
+  /** Takes a permit if one is free and nobody waits before; false otherwise. @internal */
+  tryAcquire(): boolean {
+    if (this.inUse >= this.limit || this.live > 0) return false;
+    this.inUse += 1;
+    return true;
   }
 
   /**

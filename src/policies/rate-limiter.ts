@@ -1,7 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { cancellationReason } from '../errors.js';
 import { Queue } from '../queue.js';
-import { defaultScheduler, scheduleAfter } from '../time.js';
+import { clockOf, defaultScheduler, scheduleAfter } from '../time.js';
 import { assertOptions, assertPositiveInteger, assertScheduler, assertSignal, describe } from '../validate.js';
 import { Waiter } from './waiter.js';
 
@@ -69,6 +69,7 @@ export class RateLimiter {
   readonly burst: number;
   private readonly spacing: number;
   private readonly scheduler: SchedulerLike;
+  private readonly now: () => number;
   /** The theoretical time of the next start (GCRA), kept on schedule whatever the timers' lateness. */
   private nextStartAt = Number.NEGATIVE_INFINITY;
   private pausedUntil = Number.NEGATIVE_INFINITY;
@@ -99,6 +100,7 @@ export class RateLimiter {
     this.burst = burst ?? 1;
     this.spacing = this.interval / limit;
     this.scheduler = scheduler ?? defaultScheduler;
+    this.now = clockOf(this.scheduler);
     const windowSize = Number.isInteger(limit) ? limit + this.burst - 1 : 0;
     this.windowLog = new Float64Array(windowSize <= MAX_WINDOW_LOG ? windowSize : 0);
   }
@@ -135,12 +137,12 @@ export class RateLimiter {
     if (!(ms >= 0) || !Number.isFinite(ms)) {
       throw new RangeError(`RateLimiter.pause: \`ms\` must be a finite number ≥ 0, got ${String(ms)}`);
     }
-    const until = this.scheduler.now() + ms;
+    const until = this.now() + ms;
     if (until <= this.pausedUntil) return;
     this.pausedUntil = until;
     // Exactly one token when the pause ends, whatever the burst: no herd.
     this.nextStartAt = Math.max(this.nextStartAt, until + (this.burst - 1) * this.spacing);
-    this.reschedule(this.scheduler.now());
+    this.reschedule(this.now());
   }
 
   /**
@@ -167,7 +169,7 @@ export class RateLimiter {
         waiter.cancelled = true;
       }
       this.live = 0;
-      this.reschedule(this.scheduler.now());
+      this.reschedule(this.now());
       for (const waiter of refused) waiter.refuse?.(this.disposedWith.reason);
     }
     return Promise.resolve();
@@ -179,16 +181,15 @@ export class RateLimiter {
    * `refuse` is called instead. @internal
    */
   acquire(grant: () => void, refuse?: (reason: unknown) => void): Waiter | undefined {
+    if (this.tryTake()) {
+      grant();
+      return undefined;
+    }
     if (this.disposedWith !== undefined) {
       refuse?.(this.disposedWith.reason);
       return undefined;
     }
-    const now = this.scheduler.now();
-    if (this.live === 0 && this.earliestStart(now) <= now) {
-      this.record(now);
-      grant();
-      return undefined;
-    }
+    const now = this.now();
     const waiter = new Waiter(this, grant, refuse);
     this.waiters.push(waiter);
     this.live += 1;
@@ -196,12 +197,21 @@ export class RateLimiter {
     return waiter;
   }
 
+  /** Takes a token if one is there now and nobody waits before; false otherwise (and once disposed). @internal */
+  tryTake(): boolean {
+    if (this.disposedWith !== undefined || this.live > 0) return false;
+    const now = this.now();
+    if (this.earliestStart(now) > now) return false;
+    this.record(now);
+    return true;
+  }
+
   /** @internal */
   withdraw(waiter: Waiter): void {
     if (waiter.cancelled) return;
     waiter.cancelled = true;
     this.live -= 1;
-    if (this.live === 0) this.reschedule(this.scheduler.now());
+    if (this.live === 0) this.reschedule(this.now());
   }
 
   private earliestStart(now: number): number {
@@ -227,7 +237,7 @@ export class RateLimiter {
   private drain(): void {
     this.timer = undefined;
     this.timerAt = Number.NaN;
-    const now = this.scheduler.now();
+    const now = this.now();
     while (this.live > 0) {
       const head = this.headWaiter();
       if (head === undefined || this.earliestStart(now) > now) break;

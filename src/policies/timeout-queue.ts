@@ -1,6 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { Queue } from '../queue.js';
-import { scheduleAfter } from '../time.js';
+import { clockOf, scheduleAfter } from '../time.js';
 
 /** One attempt's deadline. @internal */
 export class TimeoutEntry<T> {
@@ -19,18 +19,28 @@ export class TimeoutEntry<T> {
 export class TimeoutQueue<T> {
   private readonly entries = new Queue<TimeoutEntry<T>>();
   private timer: Subscription | undefined = undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly ms: number,
     private readonly scheduler: SchedulerLike,
     private readonly onTimeout: (target: T) => void,
-  ) {}
+  ) {
+    this.now = clockOf(scheduler);
+  }
 
   add(target: T): TimeoutEntry<T> {
-    const entry = new TimeoutEntry(this.scheduler.now() + this.ms, target);
+    this.dropDoneHead();
+    const entry = new TimeoutEntry(this.now() + this.ms, target);
     this.entries.push(entry);
     if (this.timer === undefined) this.arm();
     return entry;
+  }
+
+  /** The attempt ended in time: its deadline is dropped once it reaches the head, which is soon, as they come in order. */
+  clear(entry: TimeoutEntry<T>): void {
+    entry.done = true;
+    this.dropDoneHead();
   }
 
   /** Stops the timer and forgets every deadline. */
@@ -40,19 +50,22 @@ export class TimeoutQueue<T> {
     this.entries.clear();
   }
 
+  /** Cleared deadlines leave the queue as soon as they are at its head, so it holds about as many as are running. */
+  private dropDoneHead(): void {
+    const entries = this.entries;
+    while (entries.length > 0 && (entries.peek() as TimeoutEntry<T>).done) entries.shift();
+  }
+
   private arm(): void {
-    let head = this.entries.peek();
-    while (head?.done) {
-      this.entries.shift();
-      head = this.entries.peek();
-    }
+    this.dropDoneHead();
+    const head = this.entries.peek();
     if (head === undefined) return;
-    this.timer = scheduleAfter(this.scheduler, head.at - this.scheduler.now(), () => this.fire());
+    this.timer = scheduleAfter(this.scheduler, head.at - this.now(), () => this.fire());
   }
 
   private fire(): void {
     this.timer = undefined;
-    const now = this.scheduler.now();
+    const now = this.now();
     for (
       let head = this.entries.peek();
       head !== undefined && (head.done || head.at <= now);
