@@ -7,7 +7,9 @@ import { Effect } from 'effect';
 import pLimit from 'p-limit';
 import pMap from 'p-map';
 import { from, lastValueFrom, mergeMap, toArray } from 'rxjs';
-import { parallelMap } from '../src/index.js';
+import { rxtask } from './target.js';
+
+const { parallelMap } = rxtask;
 
 export const noop = async (x: number) => x;
 

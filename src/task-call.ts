@@ -48,7 +48,11 @@ export class CallRun extends TaskRun<unknown> {
  * True when a call can run its function directly, with nothing around it: no policy, cache, listener, `waitFor`,
  * enclosing task group or dependency among its arguments. @internal
  */
-export function isPlainCall(definition: TaskDefinition, args: unknown[], madeInGroup: AbortSignal | undefined): boolean {
+export function isPlainCall(
+  definition: TaskDefinition,
+  args: unknown[],
+  madeInGroup: AbortSignal | undefined,
+): boolean {
   return (
     !hasPolicies(definition.policies) &&
     definition.cache === undefined &&

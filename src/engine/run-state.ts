@@ -53,7 +53,8 @@ export abstract class RunState {
     this.clock = new BatchClock(settings.scheduler, settings.batchedClock);
     const targets = EventTargets.of(settings.runEvents?.subject, settings.onEvent);
     if (targets !== undefined) targets.onAsyncError = this.asyncUserFailed;
-    this.reporter = targets === undefined ? undefined : new RunReporter(targets, settings.name, () => this.clock.time());
+    this.reporter =
+      targets === undefined ? undefined : new RunReporter(targets, settings.name, () => this.clock.time());
   }
 
   get hasEnded(): boolean {

@@ -1,0 +1,235 @@
+import { EmptyError, lastValueFrom, of, Subject } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { events$, parallelMap, RateLimiter, type RunEvent, type TaskContext, task } from '../src/index.js';
+import { TimeoutQueue } from '../src/policies/timeout-queue.js';
+import { defaultScheduler } from '../src/time.js';
+
+// The paths made cheap for issue 17 (a plain `await t(x)`, a plain `submit`, a per-attempt timeout, a token or permit
+// granted at once, events on the run's clock) keep every behaviour of the general path they skip.
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((res) => {
+    resolve = res;
+  });
+  return { promise, resolve };
+}
+
+const turns = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+describe('await of a call with nothing around it', () => {
+  it('takes every kind of output the general path takes', async () => {
+    let thens = 0;
+    const thenable = {
+      // biome-ignore lint/suspicious/noThenProperty: a thenable that resolves twice, to see it adopted once.
+      then(resolve: (value: number) => void) {
+        thens += 1;
+        resolve(1);
+        resolve(2);
+      },
+    };
+    expect(await task(() => thenable)()).toBe(1);
+    expect(thens).toBe(1);
+    expect(await task(() => of(1, 2, 3))()).toBe(3);
+    await expect(task(() => of())()).rejects.toBeInstanceOf(EmptyError);
+    expect(await task((x: number) => x + 1)(1)).toBe(2);
+    await expect(
+      task(() => {
+        throw new Error('sync');
+      })(),
+    ).rejects.toThrow('sync');
+    const throwingThen = {
+      // biome-ignore lint/suspicious/noThenProperty: a thenable whose `then` cannot be read.
+      get then() {
+        throw new Error('then getter');
+      },
+    };
+    await expect(task(() => throwingThen)()).rejects.toThrow('then getter');
+  });
+
+  it('is lazy, runs once however often it is awaited, and gives the function its context', async () => {
+    const seen: unknown[] = [];
+    const spy = task(async function (this: TaskContext, x: number) {
+      seen.push([this.name, this.attempt, this.index, this.signal.aborted]);
+      return x * 2;
+    });
+    const run = spy(21);
+    await turns(1);
+    expect(seen).toEqual([]);
+    expect([await run, await run]).toEqual([42, 42]);
+    expect(seen).toEqual([['anonymous', 1, undefined, false]]);
+    expect(await lastValueFrom(run)).toBe(42);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('disposing while awaited aborts the signal, rejects at once and waits for a function that ignores it', async () => {
+    const release = deferred();
+    let signal: AbortSignal | undefined;
+    const stubborn = task(async function (this: TaskContext) {
+      signal = this.signal;
+      await release.promise;
+      return 'late';
+    });
+    const run = stubborn();
+    const awaited = run.then(
+      () => 'resolved',
+      (error: unknown) => (error as Error).name,
+    );
+    await turns(1);
+    let disposed = false;
+    const disposing = run[Symbol.asyncDispose]().then(() => {
+      disposed = true;
+    });
+    expect(await awaited).toBe('AbortError');
+    expect(signal?.aborted).toBe(true);
+    await turns();
+    expect(disposed).toBe(false);
+    release.resolve();
+    await disposing;
+    expect(disposed).toBe(true);
+  });
+
+  it('an Observable output is unsubscribed when the run is disposed', async () => {
+    const source = new Subject<number>();
+    const run = task(() => source)();
+    const awaited = run.then(undefined, (error: unknown) => (error as Error).name);
+    await turns(1);
+    expect(source.observed).toBe(true);
+    await run[Symbol.asyncDispose]();
+    expect(source.observed).toBe(false);
+    expect(await awaited).toBe('AbortError');
+  });
+
+  it('still reports events, and still waits for a run passed as an argument', async () => {
+    const seen: string[] = [];
+    const subscription = events$.subscribe((event) => seen.push(event.type));
+    const add = task(async (a: number, b: number) => a + b);
+    expect(await add(1, 2)).toBe(3);
+    subscription.unsubscribe();
+    expect(seen).toEqual(['queued', 'started', 'succeeded']);
+    expect(await add(add(1, 2) as never, 4)).toBe(7);
+  });
+});
+
+describe('submit of a call with nothing around it', () => {
+  it('runs at once and keeps its outcome for late subscribers and awaits', async () => {
+    const release = deferred<number>();
+    const future = task(async () => release.promise).submit();
+    expect(future.state).toBe('running');
+    const early: unknown[] = [];
+    future.subscribe({ next: (value) => early.push(value), complete: () => early.push('complete') });
+    release.resolve(5);
+    expect(await future).toBe(5);
+    expect(future.state).toBe('completed');
+    const late: unknown[] = [];
+    future.subscribe({ next: (value) => late.push(value), complete: () => late.push('complete') });
+    expect([early, late]).toEqual([
+      [5, 'complete'],
+      [5, 'complete'],
+    ]);
+    await expect(task(() => of()).submit()).rejects.toBeInstanceOf(EmptyError);
+  });
+
+  it('a failure is kept without an unhandled rejection, and given to every await', async () => {
+    const future = task(async () => {
+      throw new Error('boom');
+    }).submit();
+    await turns();
+    expect(future.state).toBe('failed');
+    await expect(future).rejects.toThrow('boom');
+    await expect(future.result()).rejects.toThrow('boom');
+    expect(await future.wait()).toBe('failed');
+  });
+
+  it('cancel aborts the function, and disposing waits until it has ended', async () => {
+    const release = deferred();
+    let signal: AbortSignal | undefined;
+    const future = task(async function (this: TaskContext) {
+      signal = this.signal;
+      await release.promise;
+    }).submit();
+    let disposed = false;
+    const disposing = future[Symbol.asyncDispose]().then(() => {
+      disposed = true;
+    });
+    expect(future.state).toBe('cancelled');
+    expect(signal?.aborted).toBe(true);
+    await expect(future).rejects.toMatchObject({ name: 'AbortError' });
+    await turns();
+    expect(disposed).toBe(false);
+    release.resolve();
+    await disposing;
+    expect(disposed).toBe(true);
+  });
+});
+
+describe('per-attempt timeouts', () => {
+  it('drop the deadlines of attempts that ended in time, so a long map keeps a short queue', () => {
+    const queue = new TimeoutQueue<number>(10_000, defaultScheduler, () => {});
+    for (let i = 0; i < 10_000; i++) queue.clear(queue.add(i));
+    const live = queue.add(-1);
+    expect((queue as unknown as { entries: { length: number } }).entries.length).toBe(1);
+    queue.clear(live);
+    queue.stop();
+  });
+
+  it('still time out an attempt after many that ended in time', async () => {
+    vi.useFakeTimers();
+    const slowLast = async (x: number) => {
+      if (x === 999) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return x;
+    };
+    const run = parallelMap(
+      slowLast,
+      Array.from({ length: 1_000 }, (_, i) => i),
+      { concurrency: 8, timeout: 100 },
+    );
+    const settled = run.then((result) => result.itemResults().filter((item) => !item.ok));
+    await vi.advanceTimersByTimeAsync(1_000);
+    const failed = await settled;
+    expect(failed.map((item) => [item.index, (item as { error: Error }).error.name])).toEqual([[999, 'TimeoutError']]);
+  });
+});
+
+describe('policies granted at once', () => {
+  it('a rate limiter with tokens to spare starts attempts at once, and one without waits in virtual time', () => {
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    scheduler.run(() => {
+      const limiter = new RateLimiter({ limit: 1, interval: 10, burst: 2 });
+      const starts: [number, number][] = [];
+      parallelMap(
+        (x: number) => {
+          starts.push([x, scheduler.now()]);
+          return x;
+        },
+        [1, 2, 3],
+        { concurrency: 3, rateLimit: limiter },
+      ).subscribe();
+      scheduler.flush();
+      expect(starts).toEqual([
+        [1, 0],
+        [2, 0],
+        [3, 10],
+      ]);
+    });
+  });
+
+  it('event times follow the scheduler, and each item’s events come in time order', async () => {
+    const events: RunEvent[] = [];
+    await parallelMap(async (x: number) => x, [1, 2, 3], { onEvent: (event) => events.push(event) });
+    const before = Date.now() + 1;
+    for (const event of events) expect(event.time).toBeGreaterThan(before - 60_000);
+    for (const event of events) expect(event.time).toBeLessThanOrEqual(before + 1);
+    for (const index of [0, 1, 2]) {
+      const times = events.filter((event) => event.index === index).map((event) => event.time);
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+    }
+  });
+});
