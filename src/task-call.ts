@@ -120,7 +120,7 @@ export function subscribeCall(
   madeInGroup: AbortSignal | undefined = undefined,
 ): void {
   // Made or started inside a task group's body or child: the group cancelling cancels this call too.
-  const unlink = onEnclosingGroupCancel((reason) => subscriber.error(reason), madeInGroup);
+  const unlink = onEnclosingGroupCancel((reason) => subscriber.error(reason), madeInGroup, calls);
   if (unlink !== undefined) subscriber.add(unlink);
   // An operator downstream (retryBackoff) may have given this subscription its attempt number.
   const { attempt, index } = attemptOf(subscriber);

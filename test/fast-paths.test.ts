@@ -1,7 +1,7 @@
 import { EmptyError, lastValueFrom, of, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { events$, parallelMap, RateLimiter, type RunEvent, type TaskContext, task } from '../src/index.js';
+import { events$, parallelMap, RateLimiter, type RunEvent, type TaskContext, task, taskGroup } from '../src/index.js';
 import { TimeoutQueue } from '../src/policies/timeout-queue.js';
 import { defaultScheduler } from '../src/time.js';
 
@@ -231,5 +231,133 @@ describe('policies granted at once', () => {
       const times = events.filter((event) => event.index === index).map((event) => event.time);
       expect(times).toEqual([...times].sort((a, b) => a - b));
     }
+  });
+});
+
+describe('the batched clock (outside review of issue 17)', () => {
+  // Fake timers stand in for CPU work: advancing them inside a task is time its function spent before it returned.
+  const work = (ms: number) => vi.advanceTimersByTime(ms);
+
+  it('times a function that works before it returns, synchronous or not, and stamps its events so', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const events: RunEvent[] = [];
+    const sync = await parallelMap(
+      () => {
+        work(100);
+        return 'v';
+      },
+      [1, 2],
+      { onEvent: (event) => events.push(event) },
+    );
+    // One at a time: items started together share a start reading (see `BatchClock`).
+    const async = await parallelMap(
+      async () => {
+        work(100);
+        return 'v';
+      },
+      [1, 2],
+      { concurrency: 1 },
+    );
+    expect(sync.itemResults().map((item) => item.durationMs)).toEqual([100, 100]);
+    expect(async.itemResults().map((item) => item.durationMs)).toEqual([100, 100]);
+    const first = events.filter((event) => event.index === 0);
+    expect(first.map((event) => event.type)).toEqual(['queued', 'started', 'succeeded']);
+    expect(first[2].time - first[1].time).toBe(100);
+  });
+
+  it('a deadline binds functions that work before they return', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    for (const fn of [() => work(10), async () => work(10)]) {
+      let started = 0;
+      const result = await parallelMap(
+        () => {
+          started += 1;
+          return fn();
+        },
+        Array.from({ length: 100 }, (_, i) => i),
+        { concurrency: 1, deadline: 50 },
+      );
+      expect(result.status).toBe('timed_out');
+      expect(started).toBeGreaterThanOrEqual(5);
+      expect(started).toBeLessThanOrEqual(6);
+    }
+  });
+});
+
+describe('what the outside review of issue 17 found', () => {
+  it('a future of an Observable task that completes with no value has failed with EmptyError, on every path', async () => {
+    for (const empty of [task(() => of()), task(() => of(), { timeout: 1_000 })]) {
+      const future = empty.submit();
+      await expect(future).rejects.toBeInstanceOf(EmptyError);
+      expect([future.state, await future.wait(), future.error instanceof EmptyError]).toEqual([
+        'failed',
+        'failed',
+        true,
+      ]);
+    }
+  });
+
+  it('a single call reports the same events whatever path it takes: no progress', async () => {
+    const types: string[][] = [];
+    for (const options of [{}, { timeout: 10_000 }]) {
+      const seen: string[] = [];
+      const subscription = events$.subscribe((event) => seen.push(event.type));
+      await task(async (x: number) => x, options)(1);
+      await task(async (x: number) => x, options).submit(1);
+      subscription.unsubscribe();
+      types.push(seen);
+    }
+    const call = ['queued', 'started', 'succeeded'];
+    expect(types).toEqual([
+      [...call, ...call],
+      [...call, ...call],
+    ]);
+  });
+
+  it('a group cancelled from outside rejects with the bare reason when a nested run obeyed it', async () => {
+    const obey = task(function (this: TaskContext) {
+      return new Promise((_, reject) => this.signal.addEventListener('abort', () => reject(this.signal.reason)));
+    });
+    const child = task(async () => await obey());
+    const controller = new AbortController();
+    const reason = new Error('stop from outside');
+    const group = taskGroup(
+      async (g) => {
+        g.start(child);
+      },
+      { signal: controller.signal },
+    );
+    await turns();
+    controller.abort(reason);
+    await expect(group).rejects.toBe(reason);
+  });
+
+  it('a group waits for the function of a lazy argument of a run awaited in its body', async () => {
+    const release = deferred();
+    let argumentRunning = false;
+    const slowArgument = task(async () => {
+      argumentRunning = true;
+      await release.promise; // ignores its signal
+      argumentRunning = false;
+      return 1;
+    });
+    const use = task((x: number) => x);
+    const failing = task(async () => {
+      await turns(1);
+      throw new Error('root');
+    });
+    let settled = false;
+    const group = taskGroup(async (g) => {
+      g.start(failing);
+      await use(slowArgument() as never);
+    }).catch((error: unknown) => {
+      settled = true;
+      return error;
+    });
+    await turns();
+    expect([argumentRunning, settled]).toEqual([true, false]);
+    release.resolve();
+    expect(((await group) as AggregateError).errors).toEqual([new Error('root')]);
+    expect(argumentRunning).toBe(false);
   });
 });

@@ -321,8 +321,12 @@ describe('await using', () => {
       await turns(1);
     })();
     expect(((await waited) as Error).name).toBe('AbortError');
-    const result = await map;
-    expect(result?.failures().map((f) => (f.error as Error).name)).toEqual(['AbortError', 'AbortError']);
+    const result = (await map) as unknown as { itemResults(): { ok: boolean; attempts: number; error?: unknown }[] };
+    // Their functions never ran: no attempt was made (outside review of issue 17).
+    expect(result.itemResults().map((item) => [(item.error as Error).name, item.attempts])).toEqual([
+      ['AbortError', 0],
+      ['AbortError', 0],
+    ]);
     expect(((await piped) as Error).name).toBe('AbortError');
     await expect(limited(3)).rejects.toMatchObject({ name: 'AbortError' });
     expect(ran).toEqual([]);

@@ -31,6 +31,8 @@ export interface GuardHost {
   /** Both report to listeners, and return false when that ended the run. */
   attemptStarted(slot: Slot, context: RunContext): boolean;
   attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): boolean;
+  /** A function returned (or threw) synchronously: its outcome is timed by a fresh read. */
+  ranSynchronously(): void;
 }
 
 /**
@@ -223,6 +225,8 @@ export class AttemptGuard {
     if (slot.context === undefined || this.host.hasEnded) return;
     slot.item = undefined;
     slot.waiting = false;
+    // The attempt that waited never ran: the item made only the attempts before it (none, if it was the first).
+    slot.context.attempt -= 1;
     this.host.settle(slot, false, reason);
   }
 
@@ -243,7 +247,9 @@ export class AttemptGuard {
         slot.cacheKey === undefined
           ? callFunction()
           : this.cachedCall(slot.cacheKey, callFunction, () => this.current(slot, context));
+      if (!(output instanceof Promise)) this.host.ranSynchronously();
     } catch (error) {
+      this.host.ranSynchronously();
       this.attemptEnded(slot, context, false, error);
       return;
     }

@@ -1,55 +1,55 @@
 import type { SchedulerLike } from 'rxjs';
+import { clockOf } from '../time.js';
 
-/** Runs `callback` after the current event-loop turn; returns how to cancel it. */
-const afterThisTurn: (callback: () => void) => () => void =
-  typeof setImmediate === 'function'
-    ? (callback) => {
-        const handle = setImmediate(callback);
-        return () => clearImmediate(handle);
-      }
-    : (callback) => {
-        const handle = setTimeout(callback, 0);
-        return () => clearTimeout(handle);
-      };
-
-/** Reads between two clock reads, at most, within one event-loop turn. */
-const READS_PER_TICK = 64;
+/** Reads between two clock reads, at most, within one job. */
+const READS_PER_JOB = 64;
 
 /**
- * Reads the scheduler's clock at most once per batch of completions. One clock read costs about as much as the whole
- * per-item work of a no-op map, so a batched clock keeps its reading until the event loop turns (every completion of
- * an I/O callback gets a fresh one) or 64 reads have shared it (a long chain of microtasks moves on too); items that
- * start or end together share a timestamp, which is enough for millisecond durations.
+ * Reads the scheduler's clock at most once per job: one clock read costs about as much as the whole per-item work
+ * of a no-op map, so a batched clock keeps its reading until the current job ends (a microtask queued at the read
+ * expires it), until a synchronous function's outcome is to be timed (`touched`), or until 64 reads have shared it.
+ * Completions queued together share a timestamp, and so do items started together: a function that works before its
+ * first `await` is timed right, but the items started in the same go after it share its start reading.
  *
  * An unbatched clock reads the scheduler every time, so virtual time (`TestScheduler`) stays exact. @internal
  */
 export class BatchClock {
-  /** Readings are milliseconds since the clock was made: small integers, which V8 stores without boxing. */
+  /** Readings are milliseconds since the clock was made: small numbers, which V8 stores without boxing. */
   private readonly origin: number;
+  private readonly read: () => number;
   private cached = 0;
   private readsLeft = 0;
-  private cancelExpiry: (() => void) | undefined = undefined;
+  private expiring = false;
   private readonly expire = () => {
-    this.cancelExpiry = undefined;
+    this.expiring = false;
     this.readsLeft = 0;
   };
 
   constructor(
-    private readonly scheduler: SchedulerLike,
+    scheduler: SchedulerLike,
     private readonly batched: boolean,
   ) {
-    this.origin = scheduler.now();
+    this.read = clockOf(scheduler);
+    this.origin = this.read();
   }
 
   /** Milliseconds since the clock was made. */
   now(): number {
-    if (!this.batched) return this.scheduler.now() - this.origin;
+    if (!this.batched) return this.read() - this.origin;
     if (--this.readsLeft < 0) {
-      this.cached = this.scheduler.now() - this.origin;
-      this.readsLeft = READS_PER_TICK;
-      this.cancelExpiry ??= afterThisTurn(this.expire);
+      this.cached = this.read() - this.origin;
+      this.readsLeft = READS_PER_JOB;
+      if (!this.expiring) {
+        this.expiring = true;
+        queueMicrotask(this.expire);
+      }
     }
     return this.cached;
+  }
+
+  /** User code ran synchronously since the last read (a synchronous task): the next read is fresh. */
+  touched(): void {
+    this.readsLeft = 0;
   }
 
   /** The scheduler's time now, read as `now()` reads it. */
@@ -57,10 +57,8 @@ export class BatchClock {
     return this.origin + this.now();
   }
 
-  /** Cancels the pending expiry, so an ended run leaves nothing scheduled. */
+  /** Nothing to cancel: an expiry is a microtask. Kept so an ended run forgets its reading. */
   stop(): void {
-    this.cancelExpiry?.();
-    this.cancelExpiry = undefined;
     this.readsLeft = 0;
   }
 }

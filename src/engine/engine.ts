@@ -100,7 +100,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     signal?.addEventListener('abort', this.onAbort, { once: true });
     // A map started inside a task group's body or child is cancelled when the group cancels. (A call links itself.)
     if (this.indexed) {
-      this.unlinkGroup = onEnclosingGroupCancel((reason) => this.cancel(reason), this.settings.madeInGroup);
+      this.unlinkGroup = onEnclosingGroupCancel((reason) => this.cancel(reason), this.settings.madeInGroup, this.calls);
       if (this.ended) return;
     }
     const plan = this.settings.checkpoint;
@@ -308,7 +308,10 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
         output.then(slot.onValue, slot.onError);
         return;
       }
+      // A synchronous function's outcome is timed now: the clock is read afresh for it.
+      this.clock.touched();
     } catch (error) {
+      this.clock.touched();
       this.settle(slot, false, error);
       return;
     }
@@ -505,6 +508,10 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.pump();
   }
 
+  ranSynchronously(): void {
+    this.clock.touched();
+  }
+
   /** An attempt of the guarded path is about to start; false when a listener ended the run. */
   attemptStarted(slot: Slot, context: RunContext): boolean {
     return this.reporter === undefined || this.report('started', slot, context, undefined);
@@ -539,7 +546,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       const total = this.source.size ?? this.admitted + this.source.remaining();
       try {
         watchCallbackResult(onProgress?.(this.settled, total), this.asyncUserFailed);
-        if (!this.ended) this.reporter?.progress(this.settled, total);
+        // A single call is no map: it reports no progress, whatever path it takes.
+        if (!this.ended && this.indexed) this.reporter?.progress(this.settled, total);
       } catch (error) {
         this.userFailed(error);
         return;

@@ -57,6 +57,11 @@ export class FunctionTracker {
     if (this.idle) this.notifyIdle();
   }
 
+  /** True once the execution is over (it may have left functions running). */
+  get isOver(): boolean {
+    return this.over;
+  }
+
   /** True once the execution is over and every function it left running has ended. */
   get idle(): boolean {
     return this.over && this.abandoned === 0;

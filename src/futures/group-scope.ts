@@ -1,4 +1,5 @@
 import { contextStorage } from '../async-context.js';
+import type { FunctionTracker } from '../engine/function-tracker.js';
 
 /**
  * The signal of the task group whose body, or whose child's function, is running now (Node only: it follows async
@@ -16,6 +17,14 @@ export function currentGroupSignal(): AbortSignal | undefined {
   return signal?.aborted === true ? undefined : signal;
 }
 
+/** Each group's door for the runs made or started in it, by the group's signal. */
+const groupRuns = new WeakMap<AbortSignal, (calls: FunctionTracker) => void>();
+
+/** Makes `track` hear of every run (call or map) made or started in the group whose signal this is. @internal */
+export function followGroupRuns(signal: AbortSignal, track: (calls: FunctionTracker) => void): void {
+  groupRuns.set(signal, track);
+}
+
 /**
  * Calls `cancel` with the reason if the task group around the code that made the run (`madeIn`), or else around the
  * code running now, cancels before `unlink` is called; at once if the group the run was made in has cancelled since.
@@ -24,6 +33,8 @@ export function currentGroupSignal(): AbortSignal | undefined {
 export function onEnclosingGroupCancel(
   cancel: (reason: unknown) => void,
   madeIn: AbortSignal | undefined,
+  /** The run's functions, for the group to wait for when it has cancelled them. */
+  calls: FunctionTracker,
 ): (() => void) | undefined {
   if (madeIn?.aborted === true) {
     cancel(madeIn.reason);
@@ -31,6 +42,7 @@ export function onEnclosingGroupCancel(
   }
   const signal = madeIn ?? currentGroupSignal();
   if (signal === undefined) return undefined;
+  groupRuns.get(signal)?.(calls);
   const onAbort = () => cancel(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   return () => signal.removeEventListener('abort', onAbort);

@@ -97,7 +97,8 @@ export class TaskFuture<T> extends Observable<T> implements PromiseLike<T> {
         this.hasValue = true;
       },
       error: (error: unknown) => this.finish('failed', error),
-      complete: () => this.finish('completed', undefined),
+      // As `await` sees it: an Observable task that completes with no value has failed with EmptyError.
+      complete: () => (this.hasValue ? this.finish('completed', undefined) : this.finish('failed', new EmptyError())),
     });
     return this;
   }

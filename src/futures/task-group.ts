@@ -1,8 +1,9 @@
+import type { FunctionTracker } from '../engine/function-tracker.js';
 import { cancellationReason } from '../errors.js';
 import type { SubmitArguments, Task } from '../task.js';
 import { definitionOf } from '../task-definition.js';
 import { assertOptions, assertSignal, describe } from '../validate.js';
-import { enclosingGroup } from './group-scope.js';
+import { enclosingGroup, followGroupRuns } from './group-scope.js';
 import type { TaskFuture } from './task-future.js';
 
 /**
@@ -130,6 +131,8 @@ const isAbortError = (error: unknown) =>
 /** One task group: its children, its failures in the order they came, and the wait for every child's end. */
 class Group implements TaskGroup {
   private readonly children: TaskFuture<unknown>[] = [];
+  /** The runs made or started in the group's body or children, until each is idle: a cancel may leave them running. */
+  private readonly runs = new Set<FunctionTracker>();
   private readonly controller = new AbortController();
   private readonly failures: unknown[] = [];
   private closed = false;
@@ -146,6 +149,10 @@ class Group implements TaskGroup {
   };
 
   constructor(signal: AbortSignal | undefined) {
+    followGroupRuns(this.controller.signal, (calls) => {
+      this.runs.add(calls);
+      calls.whenIdle(() => this.runs.delete(calls));
+    });
     const enclosing = enclosingGroup?.getStore();
     this.parents = [signal, enclosing].filter((parent): parent is AbortSignal => parent !== undefined);
     for (const parent of this.parents) {
@@ -228,10 +235,19 @@ class Group implements TaskGroup {
     }
     this.closed = true;
     for (const parent of this.parents) parent.removeEventListener('abort', this.onParentAbort);
-    const late = await Promise.all(
-      children.map((child) => new Promise<readonly unknown[]>((resolve) => child.onEnded(resolve))),
-    );
-    for (const errors of late) for (const error of errors) this.record(error);
+    const late = await Promise.all([
+      ...children.map((child) => new Promise<readonly unknown[]>((resolve) => child.onEnded(resolve))),
+      // A run the group cancelled may leave its functions running (a lazy argument that ignores its signal); one
+      // still going on its own was left so by the body, and is not waited for.
+      ...[...this.runs]
+        .filter((calls) => calls.isOver)
+        .map((calls) => new Promise<readonly unknown[]>((resolve) => calls.whenIdle(() => resolve(calls.lateErrors)))),
+    ]);
+    const reason = this.controller.signal.reason;
+    for (const errors of late) {
+      // Ending with the reason the group cancelled with is how a function obeyed it.
+      for (const error of errors) if (!(this.controller.signal.aborted && error === reason)) this.record(error);
+    }
     return this.failures;
   }
 
