@@ -11,7 +11,7 @@ import {
   ObservableSource,
 } from './engine/sources.js';
 import type { EventStream, RunEvent } from './events.js';
-import { itemDependencies } from './futures/dependencies.js';
+import { itemDependencies } from './futures/item-dependencies.js';
 import { currentGroupSignal } from './futures/group-scope.js';
 import type { ItemResult } from './item-result.js';
 import { sizeOf } from './map-arguments.js';

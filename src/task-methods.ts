@@ -1,7 +1,8 @@
 import { Observable } from 'rxjs';
 import { ResultCache } from './cache/result-cache.js';
 import { RunContext } from './context.js';
-import { hasDependencies } from './futures/dependencies.js';
+import { dependencyResolver, hasDependencies } from './futures/dependencies.js';
+import { installItemDependencies } from './futures/item-dependencies.js';
 import { currentGroupSignal } from './futures/group-scope.js';
 import { TaskFuture } from './futures/task-future.js';
 import type { ItemResult } from './item-result.js';
@@ -159,6 +160,8 @@ function isOptionsArgument(value: unknown): boolean {
 
 /** Makes the callable task: a function whose prototype holds the shared methods. @internal */
 export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, policies: Policies): AnyTask {
+  // Runs and futures exist from now on: maps look for them among their items.
+  installItemDependencies(dependencyResolver);
   const name = options.name ?? (fn.name || 'anonymous');
   const parameters = typeof options.runName === 'string' ? parameterNames(fn) : [];
   const definition: TaskDefinition = {

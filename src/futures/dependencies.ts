@@ -1,5 +1,6 @@
 import type { Unsubscribable } from 'rxjs';
 import type { FunctionTracker } from '../engine/function-tracker.js';
+import type { DependencyResolver } from '../engine/engine-types.js';
 import { UpstreamError } from '../errors.js';
 import { Queue } from '../queue.js';
 import { TaskRun } from '../task-run.js';
@@ -62,7 +63,7 @@ export function isDependencyArgument(value: unknown): boolean {
  * How a map waits for the futures and runs its items hold: at the top level of an item, or of an argument tuple
  * (starmap, zipped arguments). Deeper ones are not looked for, to keep the check per item O(1). @internal
  */
-export function itemDependencies(spread: boolean) {
+export function dependencyResolver(spread: boolean): DependencyResolver {
   return {
     needs: (item: object) =>
       spread ? Array.isArray(item) && item.some(isDependencyArgument) : isDependencyArgument(item),
