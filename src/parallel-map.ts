@@ -11,8 +11,8 @@ import {
   ObservableSource,
 } from './engine/sources.js';
 import type { EventStream, RunEvent } from './events.js';
-import { itemDependencies } from './futures/item-dependencies.js';
 import { currentGroupSignal } from './futures/group-scope.js';
+import { itemDependencies } from './futures/item-dependencies.js';
 import type { ItemResult } from './item-result.js';
 import { sizeOf } from './map-arguments.js';
 import { ParallelRun } from './parallel-run.js';

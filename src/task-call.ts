@@ -54,10 +54,7 @@ export function isPlainCall(
   madeInGroup: AbortSignal | undefined,
 ): boolean {
   return (
-    !hasPolicies(definition.policies) &&
-    definition.cache === undefined &&
-    definition.options.onEvent === undefined &&
-    definition.options.waitFor === undefined &&
+    definition.plain &&
     madeInGroup === undefined &&
     !eventsObserved() &&
     currentGroupSignal() === undefined &&

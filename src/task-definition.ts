@@ -70,6 +70,8 @@ export interface TaskDefinition {
   readonly local: TaskFunction<unknown[]>;
   /** The task's result cache, resolved from its `cache` option. */
   readonly cache: ResultCache | undefined;
+  /** True when a call has nothing around its function: no policy, cache, `onEvent` or `waitFor`. */
+  readonly plain: boolean;
 }
 
 /** Where a task function keeps its definition. @internal */
@@ -93,5 +95,6 @@ export function toDefinition(fn: TaskFunction<unknown[]> | object): TaskDefiniti
     parameters: [],
     local: plain,
     cache: undefined,
+    plain: true,
   };
 }

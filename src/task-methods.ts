@@ -2,14 +2,14 @@ import { Observable } from 'rxjs';
 import { ResultCache } from './cache/result-cache.js';
 import { RunContext } from './context.js';
 import { dependencyResolver, hasDependencies } from './futures/dependencies.js';
-import { installItemDependencies } from './futures/item-dependencies.js';
 import { currentGroupSignal } from './futures/group-scope.js';
+import { installItemDependencies } from './futures/item-dependencies.js';
 import { TaskFuture } from './futures/task-future.js';
 import type { ItemResult } from './item-result.js';
 import { assertMapArgument, Unmapped, zipArguments } from './map-arguments.js';
 import { assertItems, createRun, type MapInput, PARALLEL_OPTION_NAMES, type ParallelOptions } from './parallel-map.js';
 import { holdsAtCreation } from './policies/limit-scope.js';
-import { POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
+import { hasPolicies, POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
 import { assertRunName, formatRunName, parameterNames } from './run-name.js';
 import { assertRunner, remoteFunction } from './runners/runner.js';
 import { CallRun, isPlainCall, subscribeCall } from './task-call.js';
@@ -164,6 +164,7 @@ export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, poli
   installItemDependencies(dependencyResolver);
   const name = options.name ?? (fn.name || 'anonymous');
   const parameters = typeof options.runName === 'string' ? parameterNames(fn) : [];
+  const cache = ResultCache.of(name, options.cache, taskIdentity(name, fn));
   const definition: TaskDefinition = {
     fn: options.runner === undefined ? fn : remoteFunction(options.runner, name),
     name,
@@ -171,7 +172,9 @@ export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, poli
     policies,
     parameters,
     local: fn,
-    cache: ResultCache.of(name, options.cache, taskIdentity(name, fn)),
+    cache,
+    plain:
+      !hasPolicies(policies) && cache === undefined && options.onEvent === undefined && options.waitFor === undefined,
   };
   const callable = (...args: unknown[]) => new CallRun(definition, args, holdsAtCreation(), currentGroupSignal());
   Object.setPrototypeOf(callable, taskMethods);

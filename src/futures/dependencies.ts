@@ -1,6 +1,6 @@
 import type { Unsubscribable } from 'rxjs';
-import type { FunctionTracker } from '../engine/function-tracker.js';
 import type { DependencyResolver } from '../engine/engine-types.js';
+import type { FunctionTracker } from '../engine/function-tracker.js';
 import { UpstreamError } from '../errors.js';
 import { Queue } from '../queue.js';
 import { TaskRun } from '../task-run.js';

@@ -1,18 +1,24 @@
-import { contextStorage } from '../async-context.js';
+import { type ContextStorage, contextStorage } from '../async-context.js';
 import type { FunctionTracker } from '../engine/function-tracker.js';
+
+let storage: ContextStorage<AbortSignal> | undefined;
 
 /**
  * The signal of the task group whose body, or whose child's function, is running now (Node only: it follows async
- * context). Groups made there nest in it, and task runs started there are cancelled when it cancels. @internal
+ * context). Groups made there nest in it, and task runs started there are cancelled when it cancels. Made when the
+ * first group is, so code that never makes a group never looks for one. @internal
  */
-export const enclosingGroup = contextStorage<AbortSignal>();
+export function enclosingGroup(): ContextStorage<AbortSignal> | undefined {
+  storage ??= contextStorage<AbortSignal>();
+  return storage;
+}
 
 /**
  * The signal of the task group around the code running now, if any: read when a run is made, since `await` calls a
  * run's `then` from a job of its own. @internal
  */
 export function currentGroupSignal(): AbortSignal | undefined {
-  const signal = enclosingGroup?.getStore();
+  const signal = storage?.getStore();
   // A run made after its group cancelled (a cleanup in a `finally`) is not part of what the cancel stops.
   return signal?.aborted === true ? undefined : signal;
 }

@@ -115,7 +115,8 @@ async function runBody<R>(
   if (!group.signal.aborted) {
     try {
       // Children started here, and groups made in the body or in those children, are nested in this group.
-      result = await (enclosingGroup === undefined ? body(group) : enclosingGroup.run(group.signal, () => body(group)));
+      const scope = enclosingGroup();
+      result = await (scope === undefined ? body(group) : scope.run(group.signal, () => body(group)));
     } catch (error) {
       group.fail(error);
     }
@@ -153,7 +154,7 @@ class Group implements TaskGroup {
       this.runs.add(calls);
       calls.whenIdle(() => this.runs.delete(calls));
     });
-    const enclosing = enclosingGroup?.getStore();
+    const enclosing = enclosingGroup()?.getStore();
     this.parents = [signal, enclosing].filter((parent): parent is AbortSignal => parent !== undefined);
     for (const parent of this.parents) {
       if (parent.aborted) {
