@@ -249,14 +249,14 @@ describe('the batched clock (outside review of issue 17)', () => {
       [1, 2],
       { onEvent: (event) => events.push(event) },
     );
-    // One at a time: items started together share a start reading (see `BatchClock`).
+    // Started together: the second starts once the first function has returned.
     const async = await parallelMap(
       async () => {
         work(100);
         return 'v';
       },
       [1, 2],
-      { concurrency: 1 },
+      { concurrency: 2 },
     );
     expect(sync.itemResults().map((item) => item.durationMs)).toEqual([100, 100]);
     expect(async.itemResults().map((item) => item.durationMs)).toEqual([100, 100]);

@@ -31,8 +31,8 @@ export interface GuardHost {
   /** Both report to listeners, and return false when that ended the run. */
   attemptStarted(slot: Slot, context: RunContext): boolean;
   attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): boolean;
-  /** A function returned (or threw) synchronously: its outcome is timed by a fresh read. */
-  ranSynchronously(): void;
+  /** A function ran: whatever starts or ends next reads the clock afresh. */
+  functionRan(): void;
 }
 
 /**
@@ -247,9 +247,9 @@ export class AttemptGuard {
         slot.cacheKey === undefined
           ? callFunction()
           : this.cachedCall(slot.cacheKey, callFunction, () => this.current(slot, context));
-      if (!(output instanceof Promise)) this.host.ranSynchronously();
+      this.host.functionRan();
     } catch (error) {
-      this.host.ranSynchronously();
+      this.host.functionRan();
       this.attemptEnded(slot, context, false, error);
       return;
     }

@@ -1,29 +1,21 @@
 import type { SchedulerLike } from 'rxjs';
 import { clockOf } from '../time.js';
 
-/** Reads between two clock reads, at most, within one job. */
-const READS_PER_JOB = 64;
-
 /**
- * Reads the scheduler's clock at most once per job: one clock read costs about as much as the whole per-item work
- * of a no-op map, so a batched clock keeps its reading until the current job ends (a microtask queued at the read
- * expires it), until a synchronous function's outcome is to be timed (`touched`), or until 64 reads have shared it.
- * Completions queued together share a timestamp, and so do items started together: a function that works before its
- * first `await` is timed right, but the items started in the same go after it share its start reading.
+ * Reads the scheduler's clock about once per item: one clock read costs about as much as the whole per-item work of
+ * a no-op map. A reading is kept while no user code runs: from an item's end (always read afresh: its function has
+ * just settled) to the start of the item that takes its slot, in the same synchronous step. Anything that lets user
+ * code run (calling a function, the end of the engine's step) marks the reading stale with `touched`, so a function
+ * that works before it returns, synchronous or not, is timed by fresh reads around it.
  *
- * An unbatched clock reads the scheduler every time, so virtual time (`TestScheduler`) stays exact. @internal
+ * An unbatched clock reads the scheduler every time. @internal
  */
 export class BatchClock {
   /** Readings are milliseconds since the clock was made: small numbers, which V8 stores without boxing. */
   private readonly origin: number;
   private readonly read: () => number;
   private cached = 0;
-  private readsLeft = 0;
-  private expiring = false;
-  private readonly expire = () => {
-    this.expiring = false;
-    this.readsLeft = 0;
-  };
+  private stale = true;
 
   constructor(
     scheduler: SchedulerLike,
@@ -35,21 +27,16 @@ export class BatchClock {
 
   /** Milliseconds since the clock was made. */
   now(): number {
-    if (!this.batched) return this.read() - this.origin;
-    if (--this.readsLeft < 0) {
+    if (this.stale || !this.batched) {
       this.cached = this.read() - this.origin;
-      this.readsLeft = READS_PER_JOB;
-      if (!this.expiring) {
-        this.expiring = true;
-        queueMicrotask(this.expire);
-      }
+      this.stale = false;
     }
     return this.cached;
   }
 
-  /** User code ran synchronously since the last read (a synchronous task): the next read is fresh. */
+  /** User code may have run since the last read: the next read is fresh. */
   touched(): void {
-    this.readsLeft = 0;
+    this.stale = true;
   }
 
   /** The scheduler's time now, read as `now()` reads it. */
@@ -57,8 +44,8 @@ export class BatchClock {
     return this.origin + this.now();
   }
 
-  /** Nothing to cancel: an expiry is a microtask. Kept so an ended run forgets its reading. */
+  /** Forgets the reading. */
   stop(): void {
-    this.readsLeft = 0;
+    this.stale = true;
   }
 }

@@ -164,6 +164,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       if (this.sourceDone && this.running === 0) this.finish('completed');
     } while (this.pumpAgain && !this.ended);
     this.pumping = false;
+    // User code runs before the engine's next step: its reading will be stale.
+    this.clock.touched();
   }
 
   private startItem(item: unknown, index: number): void {
@@ -304,12 +306,12 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     try {
       output = this.spread ? this.fn.apply(context, asArguments(item)) : this.fn.call(context, item);
       // The fast path: one `then` with the slot's own callbacks. (`instanceof` throws for a revoked Proxy.)
+      // The function ran: whatever starts or ends next reads the clock afresh.
+      this.clock.touched();
       if (output instanceof Promise) {
         output.then(slot.onValue, slot.onError);
         return;
       }
-      // A synchronous function's outcome is timed now: the clock is read afresh for it.
-      this.clock.touched();
     } catch (error) {
       this.clock.touched();
       this.settle(slot, false, error);
@@ -449,6 +451,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.checkpointKey = undefined;
     this.freeSlots.push(slot);
     this.running -= 1;
+    // The function has just settled: its end is read afresh.
+    this.clock.touched();
     const durationMs = this.clock.now() - slot.startedAt;
     const index = this.indexOf(context);
     this.settled += 1;
@@ -508,7 +512,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.pump();
   }
 
-  ranSynchronously(): void {
+  functionRan(): void {
     this.clock.touched();
   }
 
