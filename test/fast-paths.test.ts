@@ -249,14 +249,14 @@ describe('the batched clock (outside review of issue 17)', () => {
       [1, 2],
       { onEvent: (event) => events.push(event) },
     );
-    // Started together: the second starts once the first function has returned.
+    // One at a time: started together, the first's end is seen only once the second's function has returned.
     const async = await parallelMap(
       async () => {
         work(100);
         return 'v';
       },
       [1, 2],
-      { concurrency: 2 },
+      { concurrency: 1 },
     );
     expect(sync.itemResults().map((item) => item.durationMs)).toEqual([100, 100]);
     expect(async.itemResults().map((item) => item.durationMs)).toEqual([100, 100]);
