@@ -33,6 +33,8 @@ export interface GuardHost {
   attemptRetrying(slot: Slot, context: RunContext, error: unknown, delayMs: number): boolean;
   /** A function ran: whatever starts or ends next reads the clock afresh. */
   functionRan(): void;
+  /** The run's clock, in the scheduler's milliseconds. */
+  now(): number;
 }
 
 /**
@@ -237,7 +239,7 @@ export class AttemptGuard {
     // Still waiting while `started` is reported: a listener that cancels there leaves the function unrun.
     if (!this.host.attemptStarted(slot, context) || slot.context !== context) return;
     slot.waiting = false;
-    if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot);
+    if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot, this.host.now());
     let output: unknown;
     try {
       const holds = slot.hold === undefined ? this.inherited : [...this.inherited, slot.hold];

@@ -220,6 +220,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       slot.key = this.checkedKey('itemKey', (this.itemKey as (item: unknown) => unknown)(item));
     } catch (error) {
       return this.userFailed(error);
+    } finally {
+      this.clock.touched();
     }
     return !this.ended;
   }
@@ -236,6 +238,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     } catch (error) {
       this.userFailed(error);
       return true;
+    } finally {
+      this.clock.touched();
     }
     if (this.ended) return true;
     const checkpoint = this.checkpoint as RunCheckpoint;
@@ -359,7 +363,10 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.waiting = true;
     let lookup: Lookup | Promise<Lookup>;
     try {
+      // The key function and the store are user code.
+      this.clock.touched();
       lookup = cache.find(key);
+      this.clock.touched();
     } catch (error) {
       slot.waiting = false;
       this.settle(slot, false, error);
@@ -512,6 +519,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.pump();
   }
 
+  /** The run's clock, in the scheduler's milliseconds: shared with what happened in this step, when nothing ran since. */
+  now(): number {
+    return this.clock.time();
+  }
+
   functionRan(): void {
     this.clock.touched();
   }
@@ -539,6 +551,9 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       (this.reporter as RunReporter).step(type, slot.runName, context.index, context.attempt);
     } catch (error) {
       return this.userFailed(error);
+    } finally {
+      // Listeners and `runName` are user code: what follows reads the clock afresh.
+      this.clock.touched();
     }
     return !this.ended;
   }

@@ -29,9 +29,10 @@ export class TimeoutQueue<T> {
     this.now = clockOf(scheduler);
   }
 
-  add(target: T): TimeoutEntry<T> {
+  /** Adds the deadline of an attempt that starts at `now` (the scheduler's time, as the caller last read it). */
+  add(target: T, now = this.now()): TimeoutEntry<T> {
     this.dropDoneHead();
-    const entry = new TimeoutEntry(this.now() + this.ms, target);
+    const entry = new TimeoutEntry(now + this.ms, target);
     this.entries.push(entry);
     if (this.timer === undefined) this.arm();
     return entry;
