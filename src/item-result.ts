@@ -16,7 +16,7 @@ export interface ItemSuccess<R> {
   readonly value: R;
   /** Attempts made, the first included. */
   readonly attempts: number;
-  /** Time from the item's start to its end, in milliseconds (read once per batch of completions). */
+  /** Time from the item's start (once admitted) to its end, in milliseconds: its attempts and the waits between. */
   readonly durationMs: number;
   /** The item's application identity, from the `itemKey` option; `undefined` without one. */
   readonly key?: string | number;
@@ -41,7 +41,7 @@ export interface ItemFailure {
   readonly error: unknown;
   /** Attempts made, the first included; 0 when it never started. */
   readonly attempts: number;
-  /** Time from the item's start to its end, in milliseconds; 0 when it never started. */
+  /** Time from the item's start (once admitted) to its end, in milliseconds; 0 when it never started. */
   readonly durationMs: number;
   /** The item's application identity, from the `itemKey` option; `undefined` without one, or if it never started. */
   readonly key?: string | number;

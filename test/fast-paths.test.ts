@@ -1,7 +1,16 @@
 import { EmptyError, lastValueFrom, of, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { events$, parallelMap, RateLimiter, type RunEvent, type TaskContext, task, taskGroup } from '../src/index.js';
+import {
+  events$,
+  type ParallelOptions,
+  parallelMap,
+  RateLimiter,
+  type RunEvent,
+  type TaskContext,
+  task,
+  taskGroup,
+} from '../src/index.js';
 import { TimeoutQueue } from '../src/policies/timeout-queue.js';
 import { defaultScheduler } from '../src/time.js';
 
@@ -359,5 +368,113 @@ describe('what the outside review of issue 17 found', () => {
     release.resolve();
     expect(((await group) as AggregateError).errors).toEqual([new Error('root')]);
     expect(argumentRunning).toBe(false);
+  });
+});
+
+describe('the run clock (second outside review of issue 17)', () => {
+  const work = (ms: number) => vi.advanceTimersByTime(ms);
+  const clockOnly = () => vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+
+  it('user code between one item and the next never counts in a duration', async () => {
+    clockOnly();
+    function* slowInput() {
+      for (let i = 0; i < 4; i++) {
+        work(20);
+        yield i;
+      }
+    }
+    const fn = (x: number) => {
+      work(1);
+      return x;
+    };
+    const cases: [Iterable<number>, ParallelOptions, (() => void) | undefined][] = [
+      [slowInput(), {}, undefined],
+      [[0, 1, 2, 3], { onProgress: () => work(20) }, undefined],
+      [[0, 1, 2, 3], {}, () => work(20)],
+      [[0, 1, 2, 3], { onEvent: (event) => event.type === 'queued' && work(20) }, undefined],
+    ];
+    for (const [input, options, onNext] of cases) {
+      const durations: number[] = [];
+      await new Promise<void>((resolve, reject) =>
+        parallelMap(fn, input, { concurrency: 1, ...options }).subscribe({
+          next: (item) => {
+            durations.push(item.durationMs);
+            onNext?.();
+          },
+          error: reject,
+          complete: resolve,
+        }),
+      );
+      expect(durations).toEqual([1, 1, 1, 1]);
+    }
+  });
+
+  it('nothing starts past the deadline, however slow the input or a callback', async () => {
+    clockOnly();
+    function* slowInput() {
+      for (let i = 0; i < 10; i++) {
+        work(20);
+        yield i;
+      }
+    }
+    const started = Date.now();
+    const calledAt: number[] = [];
+    const record = (x: number) => {
+      calledAt.push(Date.now() - started);
+      return x;
+    };
+    const fromInput = await parallelMap(record, slowInput(), { concurrency: 1, deadline: 50 });
+    expect(fromInput.status).toBe('timed_out');
+    expect(Math.max(...calledAt)).toBeLessThan(50);
+    calledAt.length = 0;
+    const restart = Date.now();
+    const fromProgress = await parallelMap(
+      (x: number) => {
+        calledAt.push(Date.now() - restart);
+        return x;
+      },
+      [0, 1, 2, 3, 4, 5],
+      { concurrency: 1, deadline: 50, onProgress: () => work(20) },
+    );
+    expect(fromProgress.status).toBe('timed_out');
+    expect(Math.max(...calledAt)).toBeLessThan(50);
+  });
+
+  it('a function that returned before the deadline passed keeps its value, at any concurrency', async () => {
+    clockOnly();
+    for (const concurrency of [1, 8]) {
+      const result = await parallelMap(
+        async (x: number) => {
+          work(5);
+          return x;
+        },
+        Array.from({ length: 30 }, (_, i) => i),
+        { concurrency, deadline: 50 },
+      );
+      expect(result.status).toBe('timed_out');
+      const ran = result.itemResults().filter((item) => item.attempts > 0);
+      expect(ran.length).toBeGreaterThanOrEqual(10);
+      expect(ran.every((item) => item.ok)).toBe(true);
+    }
+  });
+
+  it('a retry is stamped when it starts, after its backoff', async () => {
+    vi.useFakeTimers();
+    const events: RunEvent[] = [];
+    const run = parallelMap(
+      async function (this: TaskContext) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        if (this.attempt === 1) throw new Error('fail once');
+      },
+      [0],
+      { retry: { attempts: 2, backoff: 30, jitter: 'none' }, onEvent: (event) => events.push(event) },
+    );
+    const done = run.then((result) => result.status);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await done).toBe('completed');
+    const time = (type: string, attempt: number) =>
+      events.find((event) => event.type === type && event.attempt === attempt)?.time as number;
+    expect(time('started', 2) - time('retrying', 1)).toBe(30);
+    expect(time('succeeded', 2) - time('started', 2)).toBe(10);
   });
 });

@@ -2,50 +2,44 @@ import type { SchedulerLike } from 'rxjs';
 import { clockOf } from '../time.js';
 
 /**
- * Reads the scheduler's clock about once per item: one clock read costs about as much as the whole per-item work of
- * a no-op map. A reading is kept while no user code runs: from an item's end (always read afresh: its function has
- * just settled) to the start of the item that takes its slot, in the same synchronous step. Anything that lets user
- * code run (calling a function, the end of the engine's step) marks the reading stale with `touched`, so a function
- * that works before it returns, synchronous or not, is timed by fresh reads around it.
- *
- * An unbatched clock reads the scheduler every time. @internal
+ * A run's clock. One clock read costs about as much as the whole per-item work of a no-op map, so a bare run (one
+ * where no user code can run between one item's end and the next item's start: an array or Observable input, an
+ * awaited result, no listener, hook or store) shares the reading of an item's end with the start of the item that
+ * takes its slot in the same step, until a function runs. Every other reading is fresh, so a function that works
+ * before it returns, a slow listener or a slow input never skews a duration, an event's time or a deadline. @internal
  */
-export class BatchClock {
+export class RunClock {
   /** Readings are milliseconds since the clock was made: small numbers, which V8 stores without boxing. */
   private readonly origin: number;
   private readonly read: () => number;
-  private cached = 0;
-  private stale = true;
+  /** The reading of the step under way, while only the engine has run since it was taken. */
+  private sharedReading = 0;
+  private sharing = false;
 
-  constructor(
-    scheduler: SchedulerLike,
-    private readonly batched: boolean,
-  ) {
+  constructor(scheduler: SchedulerLike) {
     this.read = clockOf(scheduler);
     this.origin = this.read();
   }
 
-  /** Milliseconds since the clock was made. */
+  /** Milliseconds since the clock was made: the step's shared reading while there is one, else a fresh one. */
   now(): number {
-    if (this.stale || !this.batched) {
-      this.cached = this.read() - this.origin;
-      this.stale = false;
-    }
-    return this.cached;
+    return this.sharing ? this.sharedReading : this.read() - this.origin;
   }
 
-  /** User code may have run since the last read: the next read is fresh. */
-  touched(): void {
-    this.stale = true;
+  /** Reads afresh, and shares the reading with what follows in this step until `unshare`. */
+  share(): number {
+    this.sharedReading = this.read() - this.origin;
+    this.sharing = true;
+    return this.sharedReading;
+  }
+
+  /** User code is about to run, or the step is over: later readings are fresh. */
+  unshare(): void {
+    this.sharing = false;
   }
 
   /** The scheduler's time now, read as `now()` reads it. */
   time(): number {
     return this.origin + this.now();
-  }
-
-  /** Forgets the reading. */
-  stop(): void {
-    this.stale = true;
   }
 }

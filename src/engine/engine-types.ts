@@ -46,6 +46,8 @@ export interface EngineSink {
   end(status: RunStatus, stoppedBy?: number): void;
   /** The source, or a callback, failed: the run ends without its remaining results. */
   fail(error: unknown): void;
+  /** True for a sink that hands each result to user code at once (an Observer's `next`). */
+  readonly deliversSynchronously?: boolean;
   /** True for a sink that takes an Observable task's values one by one (`value`) rather than its last one. */
   readonly streamsValues?: boolean;
   value?(value: unknown): void;

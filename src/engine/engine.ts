@@ -50,12 +50,15 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   /** The deadline on the engine's clock, checked at each admission; `Infinity` for none. */
   private readonly deadlineAt: number;
   readonly streamsValues: boolean;
+  /** True for a bare run, where no user code runs between an item's end and the next start (see `RunClock`). */
+  private readonly sharesClock: boolean;
   private readonly freeSlots: Slot[] = [];
   /** Runs a continuation in the async context of the call that started the run. */
   private readonly resume = captureContext();
   private delivered = 0;
   private sourceDone = false;
   private pumping = false;
+  private deadlinePassed = false;
   private pumpAgain = false;
   private readonly wake = () => this.pump();
   private readonly failRun = (error: unknown) => this.fail(error);
@@ -80,6 +83,16 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.onResult = sink.collects === true ? settings.onResult : undefined;
     this.deadlineAt = settings.deadline ?? Number.POSITIVE_INFINITY;
     this.streamsValues = sink.streamsValues === true;
+    this.sharesClock =
+      settings.batchedClock &&
+      sink.deliversSynchronously !== true &&
+      source.pure === true &&
+      this.onResult === undefined &&
+      this.reporter === undefined &&
+      settings.onProgress === undefined &&
+      settings.itemKey === undefined &&
+      settings.cache === undefined &&
+      settings.checkpoint === undefined;
     // A cache's same-key sharing happens as each attempt starts: the guarded path.
     this.guard =
       hasPolicies(settings.policies) || settings.cache !== undefined
@@ -147,11 +160,13 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.pumping = true;
     do {
       this.pumpAgain = false;
-      while (!this.ended && this.running < this.concurrency && this.admitted - this.delivered < this.window) {
-        if (this.deadlineAt !== Number.POSITIVE_INFINITY && this.clock.now() >= this.deadlineAt) {
-          this.finish('timed_out');
-          break;
-        }
+      while (
+        !this.ended &&
+        !this.deadlinePassed &&
+        this.running < this.concurrency &&
+        this.admitted - this.delivered < this.window
+      ) {
+        if (this.deadlineAt !== Number.POSITIVE_INFINITY && this.pastDeadline()) break;
         const item = this.source.pull();
         // Pulling runs the input's own code, which may have ended the run.
         if (item === PENDING || this.ended) break;
@@ -164,20 +179,36 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       if (this.sourceDone && this.running === 0) this.finish('completed');
     } while (this.pumpAgain && !this.ended);
     this.pumping = false;
-    // User code runs before the engine's next step: its reading will be stale.
-    this.clock.touched();
+    // The step is over: user code runs before the next one.
+    this.clock.unshare();
+  }
+
+  /**
+   * True once the deadline has passed: nothing more starts, and the run ends as `'timed_out'` once the outcomes
+   * already settled have been heard (a function that returned in time keeps its value). An item admitted meanwhile
+   * waits, and is reported as never started.
+   */
+  private pastDeadline(): boolean {
+    if (this.deadlinePassed) return true;
+    if (this.clock.now() < this.deadlineAt) return false;
+    this.deadlinePassed = true;
+    queueMicrotask(() => this.finish('timed_out'));
+    return true;
   }
 
   private startItem(item: unknown, index: number): void {
     const slot = this.freeSlots.pop() ?? this.newSlot();
     const context = new RunContext(this.settings.name, this.indexed ? index : undefined, 1);
     slot.context = context;
-    slot.startedAt = this.clock.now();
     // Waiting until its function is called: a cancel before then reports it as never started.
     slot.waiting = true;
     this.running += 1;
     if (this.reporter !== undefined && !this.report('queued', slot, context, item)) return;
+    // After the `queued` listeners: their time is not the item's.
+    slot.startedAt = this.clock.now();
     if (this.itemKey !== undefined && !this.readKey(slot, item)) return;
+    // Checked again after the input, the listeners and the key ran: nothing starts past the deadline.
+    if (this.deadlineAt !== Number.POSITIVE_INFINITY && this.pastDeadline()) return;
     if (this.checkpoint !== undefined && this.restoredFromCheckpoint(slot, context, item, index)) return;
     this.proceed(slot, context, item);
   }
@@ -220,8 +251,6 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       slot.key = this.checkedKey('itemKey', (this.itemKey as (item: unknown) => unknown)(item));
     } catch (error) {
       return this.userFailed(error);
-    } finally {
-      this.clock.touched();
     }
     return !this.ended;
   }
@@ -238,8 +267,6 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     } catch (error) {
       this.userFailed(error);
       return true;
-    } finally {
-      this.clock.touched();
     }
     if (this.ended) return true;
     const checkpoint = this.checkpoint as RunCheckpoint;
@@ -311,13 +338,13 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       output = this.spread ? this.fn.apply(context, asArguments(item)) : this.fn.call(context, item);
       // The fast path: one `then` with the slot's own callbacks. (`instanceof` throws for a revoked Proxy.)
       // The function ran: whatever starts or ends next reads the clock afresh.
-      this.clock.touched();
+      this.clock.unshare();
       if (output instanceof Promise) {
         output.then(slot.onValue, slot.onError);
         return;
       }
     } catch (error) {
-      this.clock.touched();
+      this.clock.unshare();
       this.settle(slot, false, error);
       return;
     }
@@ -363,10 +390,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.waiting = true;
     let lookup: Lookup | Promise<Lookup>;
     try {
-      // The key function and the store are user code.
-      this.clock.touched();
       lookup = cache.find(key);
-      this.clock.touched();
     } catch (error) {
       slot.waiting = false;
       this.settle(slot, false, error);
@@ -407,6 +431,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
    * function runs; a rejection fails that item alone.
    */
   private awaitItem(slot: Slot, context: RunContext, item: unknown, wait: 'dependencies' | 'thenable'): void {
+    // Waiting runs user code (a lazy run's function, a thenable's `then`): later readings are fresh.
+    this.clock.unshare();
     slot.waiting = true;
     const ready = (resolved: unknown) => {
       if (slot.context !== context || this.ended) return;
@@ -458,9 +484,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.checkpointKey = undefined;
     this.freeSlots.push(slot);
     this.running -= 1;
-    // The function has just settled: its end is read afresh.
-    this.clock.touched();
-    const durationMs = this.clock.now() - slot.startedAt;
+    // The function has just settled: its end is read afresh, and in a bare run shared with the next start.
+    const durationMs = (this.sharesClock ? this.clock.share() : this.clock.now()) - slot.startedAt;
     const index = this.indexOf(context);
     this.settled += 1;
     if (!ok) this.failures += 1;
@@ -525,7 +550,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   }
 
   functionRan(): void {
-    this.clock.touched();
+    this.clock.unshare();
   }
 
   /** An attempt of the guarded path is about to start; false when a listener ended the run. */
@@ -551,9 +576,6 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       (this.reporter as RunReporter).step(type, slot.runName, context.index, context.attempt);
     } catch (error) {
       return this.userFailed(error);
-    } finally {
-      // Listeners and `runName` are user code: what follows reads the clock afresh.
-      this.clock.touched();
     }
     return !this.ended;
   }

@@ -5,6 +5,7 @@ import { ReorderBuffer } from './reorder-buffer.js';
 
 /** The sink behind subscribing to a run: each outcome goes to the subscriber, in input order when `ordered`. @internal */
 export class ObserverSink<R> implements EngineSink {
+  readonly deliversSynchronously = true;
   readonly acknowledges: boolean;
   engine: ParallelEngine | undefined = undefined;
   private readonly reorder: ReorderBuffer<ItemResult<R>> | undefined;

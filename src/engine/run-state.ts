@@ -4,7 +4,7 @@ import type { RunContext } from '../context.js';
 import { cancellationReason, NotStartedError, TimeoutError } from '../errors.js';
 import { EventTargets } from '../events.js';
 import type { AttemptGuard } from './attempt-guard.js';
-import { BatchClock } from './clock.js';
+import { RunClock } from './clock.js';
 import type { EngineSettings, EngineSink, RunStatus } from './engine-types.js';
 import type { FunctionTracker } from './function-tracker.js';
 import { RunReporter } from './run-reporter.js';
@@ -18,7 +18,7 @@ import type { ItemSource } from './sources.js';
  */
 export abstract class RunState {
   protected readonly indexed: boolean;
-  protected readonly clock: BatchClock;
+  protected readonly clock: RunClock;
   protected guard: AttemptGuard | undefined = undefined;
   /** Builds and sends events, or `undefined` when nobody listens: then no event is built. */
   readonly reporter: RunReporter | undefined;
@@ -50,7 +50,7 @@ export abstract class RunState {
     readonly calls: FunctionTracker,
   ) {
     this.indexed = settings.indexed;
-    this.clock = new BatchClock(settings.scheduler, settings.batchedClock);
+    this.clock = new RunClock(settings.scheduler);
     const targets = EventTargets.of(settings.runEvents?.subject, settings.onEvent);
     if (targets !== undefined) targets.onAsyncError = this.asyncUserFailed;
     this.reporter =
@@ -215,7 +215,7 @@ export abstract class RunState {
     this.source.close(this.calls);
     this.closeCheckpoint();
     this.guard?.stop();
-    this.clock.stop();
+    this.clock.unshare();
     this.calls.close(this.stopReason);
   }
 }

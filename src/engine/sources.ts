@@ -16,6 +16,8 @@ export const EXHAUSTED: unique symbol = Symbol('exhausted');
 export interface ItemSource<T> {
   /** How many items there are, when that is known up front (arrays, Sets, Maps); else `undefined`. */
   readonly size: number | undefined;
+  /** True when pulling runs no user code (an array, a buffered Observable); an iterator's `next()` is user code. */
+  readonly pure?: boolean;
   /** Begins reading; `wake` is called when a pending pull can be retried, `fail` when the source itself fails. */
   open(wake: () => void, fail: (error: unknown) => void): void;
   /** The next item, if one is ready. Never throws: a source that fails reports it through `fail` and ends. */
@@ -28,6 +30,7 @@ export interface ItemSource<T> {
 
 /** Items of an array-like, by index: no iterator protocol on the hot path. */
 export class ArraySource<T> implements ItemSource<T> {
+  readonly pure = true;
   private next = 0;
   readonly size: number;
 
@@ -196,6 +199,7 @@ export class AsyncIteratorSource<T> implements ItemSource<T> {
  * one more fails the run with a BufferOverflowError rather than lose an item silently.
  */
 export class ObservableSource<T> implements ItemSource<T> {
+  readonly pure = true;
   readonly size = undefined;
   private readonly buffer = new Queue<T>();
   private subscriber: UpstreamSubscriber<T> | undefined = undefined;

@@ -8,6 +8,7 @@ import { STREAMED } from './observable-outcome.js';
  * subscriber. @internal
  */
 export class TaskRunSink<T> implements EngineSink {
+  readonly deliversSynchronously = true;
   readonly acknowledges = false;
   readonly streamsValues = true;
 
