@@ -85,6 +85,11 @@ export class EventStream extends Observable<RunEvent> {
     return this.listeners.length > 0;
   }
 
+  /** The listeners now; the array is replaced, never changed, when one comes or goes. @internal */
+  get current(): readonly ((event: RunEvent) => void)[] {
+    return this.listeners;
+  }
+
   override subscribe(
     observerOrNext?: Partial<Observer<RunEvent>> | ((value: RunEvent) => void) | null,
     ...rest: never[]
@@ -158,12 +163,15 @@ export class EventTargets {
    */
   onAsyncError: (error: unknown) => void = ignore;
   private readonly asyncFailed = (error: unknown) => this.onAsyncError(error);
-  private readonly listeners: ((event: RunEvent) => unknown)[] = [];
+  /** The global stream, while it was listened to when the run started. */
+  private readonly global: EventStream | undefined;
+  private readonly run: EventStream | undefined;
+  private readonly onEvent: ((event: RunEvent) => void) | undefined;
 
   private constructor(run: EventStream | undefined, onEvent: ((event: RunEvent) => void) | undefined) {
-    if (hub.observed) this.listeners.push((event) => hub.emit(event, this.asyncFailed));
-    if (run?.observed === true) this.listeners.push((event) => run.emit(event, this.asyncFailed));
-    if (onEvent !== undefined) this.listeners.push(onEvent);
+    this.global = hub.observed ? hub : undefined;
+    this.run = run?.observed === true ? run : undefined;
+    this.onEvent = onEvent;
   }
 
   /** The targets of a run, or `undefined` when nobody listens (so the run reports nothing at all). */
@@ -172,9 +180,25 @@ export class EventTargets {
     return nobody ? undefined : new EventTargets(run, onEvent);
   }
 
-  /** Delivers to every target; the first error a listener throws is rethrown once all have had the event. */
+  /**
+   * Delivers to every target's listeners as they are now; the first error a listener throws is rethrown once all
+   * have had the event.
+   */
   emit(event: RunEvent): void {
-    deliver(this.listeners, event, this.asyncFailed);
+    // Every target hears the event, even after one throws.
+    const fromGlobal = this.global === undefined ? undefined : deliverAll(this.global.current, event, this.asyncFailed);
+    const fromRun = this.run === undefined ? undefined : deliverAll(this.run.current, event, this.asyncFailed);
+    let fromOnEvent: { error: unknown } | undefined;
+    if (this.onEvent !== undefined) {
+      try {
+        const returned: unknown = this.onEvent(event);
+        if (returned !== undefined) watchCallbackResult(returned, this.asyncFailed);
+      } catch (error) {
+        fromOnEvent = { error };
+      }
+    }
+    const failure = fromGlobal ?? fromRun ?? fromOnEvent;
+    if (failure !== undefined) throw failure.error;
   }
 }
 
@@ -189,15 +213,24 @@ function deliver(
   event: RunEvent,
   onAsyncError: (error: unknown) => void,
 ): void {
-  let failed = false;
-  let failure: unknown;
+  const failure = deliverAll(listeners, event, onAsyncError);
+  if (failure !== undefined) throw failure.error;
+}
+
+/** Delivers to every listener, even after one throws; returns the first error thrown. */
+function deliverAll(
+  listeners: readonly ((event: RunEvent) => unknown)[],
+  event: RunEvent,
+  onAsyncError: (error: unknown) => void,
+): { error: unknown } | undefined {
+  let failure: { error: unknown } | undefined;
   for (let i = 0; i < listeners.length; i++) {
     try {
-      watchCallbackResult(listeners[i](event), onAsyncError);
+      const returned = listeners[i](event);
+      if (returned !== undefined) watchCallbackResult(returned, onAsyncError);
     } catch (error) {
-      if (!failed) failure = error;
-      failed = true;
+      failure ??= { error };
     }
   }
-  if (failed) throw failure;
+  return failure;
 }

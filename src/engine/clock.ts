@@ -38,6 +38,11 @@ export class RunClock {
     this.sharing = false;
   }
 
+  /** A reading as the scheduler's time. */
+  epoch(reading: number): number {
+    return this.origin + reading;
+  }
+
   /** The scheduler's time now, read as `now()` reads it. */
   time(): number {
     return this.origin + this.now();

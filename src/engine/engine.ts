@@ -204,13 +204,16 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.waiting = true;
     this.running += 1;
     if (this.reporter !== undefined && !this.report('queued', slot, context, item)) return;
-    // After the `queued` listeners: their time is not the item's.
-    slot.startedAt = this.clock.now();
+    // After the `queued` listeners: their time is not the item's. With listeners, the reading is shared with the
+    // `started` event that follows, unless user code (a key, a store, a dependency) runs between.
+    slot.startedAt = this.reporter === undefined ? this.clock.now() : this.clock.share();
     if (this.itemKey !== undefined && !this.readKey(slot, item)) return;
     // Checked again after the input, the listeners and the key ran: nothing starts past the deadline.
     if (this.deadlineAt !== Number.POSITIVE_INFINITY && this.pastDeadline()) return;
     if (this.checkpoint !== undefined && this.restoredFromCheckpoint(slot, context, item, index)) return;
     this.proceed(slot, context, item);
+    // Whatever the item waits for now (a permit, a token, its dependencies), it is taken up later: read afresh then.
+    if (this.reporter !== undefined) this.clock.unshare();
   }
 
   /** The item goes on to its function: after its dependencies, or a Promise item, settle. */
@@ -247,6 +250,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
 
   /** Reads the item's `itemKey`; false when it threw or gave no string or number, which fails the run. */
   private readKey(slot: Slot, item: unknown): boolean {
+    this.clock.unshare();
     try {
       slot.key = this.checkedKey('itemKey', (this.itemKey as (item: unknown) => unknown)(item));
     } catch (error) {
@@ -261,6 +265,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
    */
   private restoredFromCheckpoint(slot: Slot, context: RunContext, item: unknown, index: number): boolean {
     const keyOf = this.settings.checkpoint?.key;
+    this.clock.unshare();
     let key: string | number = index;
     try {
       if (keyOf !== undefined) key = this.checkedKey('checkpointKey', keyOf(item));
@@ -379,6 +384,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
    */
   private lookUpCache(slot: Slot, context: RunContext, item: unknown): void {
     const cache = this.cache as ResultCache;
+    this.clock.unshare();
     let key: string;
     try {
       key = cache.keyOf(this.spread ? asArguments(item) : [item]);
@@ -485,7 +491,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.freeSlots.push(slot);
     this.running -= 1;
     // The function has just settled: its end is read afresh, and in a bare run shared with the next start.
-    const durationMs = (this.sharesClock ? this.clock.share() : this.clock.now()) - slot.startedAt;
+    const endedAt = this.sharesClock ? this.clock.share() : this.clock.now();
+    const durationMs = endedAt - slot.startedAt;
     const index = this.indexOf(context);
     this.settled += 1;
     if (!ok) this.failures += 1;
@@ -532,7 +539,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
         else if (cached) this.reporter.cached(slot.runName, context.index);
         else {
           const type = ok ? 'succeeded' : 'failed';
-          this.reporter.end(type, slot.runName, context.index, context.attempt, valueOrError, durationMs);
+          const time = this.clock.epoch(endedAt);
+          this.reporter.end(type, slot.runName, context.index, context.attempt, valueOrError, durationMs, time);
         }
       } catch (error) {
         this.userFailed(error);
@@ -540,7 +548,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       }
       if (this.ended) return;
     }
-    this.afterResult(index, ok);
+    this.afterResult(index, ok, endedAt);
     this.pump();
   }
 
@@ -576,19 +584,22 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       (this.reporter as RunReporter).step(type, slot.runName, context.index, context.attempt);
     } catch (error) {
       return this.userFailed(error);
+    } finally {
+      // The listeners ran: later readings are fresh.
+      this.clock.unshare();
     }
     return !this.ended;
   }
 
   /** Reports progress after a result, and stops the run at `maxErrors`. */
-  private afterResult(index: number, ok: boolean): void {
+  private afterResult(index: number, ok: boolean, endedAt: number): void {
     const onProgress = this.settings.onProgress;
     if (onProgress !== undefined || this.reporter !== undefined) {
       const total = this.source.size ?? this.admitted + this.source.remaining();
       try {
         watchCallbackResult(onProgress?.(this.settled, total), this.asyncUserFailed);
         // A single call is no map: it reports no progress, whatever path it takes.
-        if (!this.ended && this.indexed) this.reporter?.progress(this.settled, total);
+        if (!this.ended && this.indexed) this.reporter?.progress(this.settled, total, this.clock.epoch(endedAt));
       } catch (error) {
         this.userFailed(error);
         return;

@@ -37,8 +37,9 @@ export class RunReporter {
     attempt: number,
     valueOrError: unknown,
     durationMs: number,
+    /** When it ended, if the caller read it already. */
+    time = this.now(),
   ): void {
-    const time = this.now();
     const task = this.task;
     if (type === 'succeeded') this.emit({ type, task, runName, index, attempt, time, durationMs });
     else if (type === 'failed') {
@@ -64,9 +65,8 @@ export class RunReporter {
     });
   }
 
-  progress(done: number, total: number): void {
+  progress(done: number, total: number, time = this.now()): void {
     const task = this.task;
-    const time = this.now();
     this.emit({ type: 'progress', task, runName: task, index: undefined, attempt: 0, time, done, total });
   }
 
