@@ -1,7 +1,8 @@
-import { EmptyError, lastValueFrom, of, Subject } from 'rxjs';
+import { EmptyError, lastValueFrom, of, type SchedulerLike, Subject, Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  ConcurrencyLimit,
   events$,
   type ParallelOptions,
   parallelMap,
@@ -476,5 +477,96 @@ describe('the run clock (second outside review of issue 17)', () => {
       events.find((event) => event.type === type && event.attempt === attempt)?.time as number;
     expect(time('started', 2) - time('retrying', 1)).toBe(30);
     expect(time('succeeded', 2) - time('started', 2)).toBe(10);
+  });
+});
+
+describe('deadlines, timeouts and permits (third outside review of issue 17)', () => {
+  const work = (ms: number) => vi.advanceTimersByTime(ms);
+  const clockOnly = () => vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+
+  it('a per-attempt deadline is expired by a timer set for it, even when an earlier one fired late', () => {
+    let now = 0;
+    const timers: { at: number; work: () => void }[] = [];
+    const scheduler = {
+      now: () => now,
+      schedule: (work: () => void, delay = 0) => {
+        timers.push({ at: now + delay, work });
+        return new Subscription();
+      },
+    } as unknown as SchedulerLike;
+    const expired: string[] = [];
+    const queue = new TimeoutQueue<string>(30, scheduler, (target) => expired.push(target));
+    queue.add('B'); // due at 30
+    now = 10;
+    const a = queue.add('A'); // due at 40
+    now = 45; // the timer for B fires 15 ms late, after A's own work was due
+    timers.shift()?.work();
+    expect(expired).toEqual(['B']);
+    queue.clear(a); // A's function ended before its deadline's own timer fired
+    for (const timer of timers.splice(0)) timer.work();
+    expect(expired).toEqual(['B']);
+  });
+
+  it('nothing starts past the deadline after a slow started listener, and no retry hook is called past it', async () => {
+    clockOnly();
+    const calls: number[] = [];
+    const listened = await parallelMap(
+      (x: number) => {
+        calls.push(x);
+        return x;
+      },
+      [0, 1, 2, 3],
+      { concurrency: 1, deadline: 30, onEvent: (event) => event.type === 'started' && work(12) },
+    );
+    expect(listened.status).toBe('timed_out');
+    expect(calls).toEqual([0, 1]);
+    const hooks: string[] = [];
+    const retried = await parallelMap(
+      () => {
+        work(40);
+        throw new Error('boom');
+      },
+      [0],
+      {
+        deadline: 30,
+        retry: {
+          attempts: 3,
+          backoff: 1,
+          retryIf: () => hooks.push('retryIf') > 0,
+          onRetry: () => hooks.push('onRetry'),
+        },
+      },
+    );
+    expect(hooks).toEqual([]);
+    expect((retried.itemResults()[0] as { error: Error }).error.message).toBe('boom');
+  });
+
+  it('a run past its deadline still hears an item whose own timer was due before the deadline’s', async () => {
+    clockOnly();
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const result = await parallelMap(
+      async (name: string) => {
+        await sleep(name === 'A' ? 45 : 35);
+        return name;
+      },
+      ['D', 'A'],
+      { concurrency: 2, deadline: 50, onProgress: () => work(25) },
+    );
+    expect(result.itemResults().map((item) => (item.ok ? item.value : 'failed'))).toEqual(['D', 'A']);
+  });
+
+  it('an attempt’s end is read before its permit lets the next one start', async () => {
+    clockOnly();
+    const result = await parallelMap(
+      async (x: number) => {
+        work(10);
+        return x;
+      },
+      [0, 1, 2],
+      { concurrency: 3, concurrencyLimit: new ConcurrencyLimit(1) },
+    );
+    // Items 1 and 2 are admitted once item 0's function has returned (at 10); each attempt's end is read before the
+    // next one runs on the permit it gives back.
+    expect(result.itemResults().map((item) => item.durationMs)).toEqual([10, 10, 20]);
   });
 });

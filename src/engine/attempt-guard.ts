@@ -20,8 +20,12 @@ export interface GuardHost {
   readonly hasEnded: boolean;
   /** Counts the functions the run called until each has ended. */
   readonly calls: FunctionTracker;
-  /** The item's last attempt ended: report it. */
-  settle(slot: Slot, ok: boolean, valueOrError: unknown): void;
+  /** The item's last attempt ended (at `ended` on the run's clock, when read already): report it. */
+  settle(slot: Slot, ok: boolean, valueOrError: unknown, ended?: number): void;
+  /** The run's clock now, in milliseconds since it was made. */
+  readClock(): number;
+  /** True once the run's deadline has passed: nothing more starts. */
+  pastDeadline(): boolean;
   /** An Observable task's value, for sinks that stream values (a TaskRun). */
   streamValue(value: unknown): void;
   /** True when the sink streams an Observable task's values as they come. */
@@ -238,6 +242,8 @@ export class AttemptGuard {
     if (context === undefined || this.host.hasEnded) return;
     // Still waiting while `started` is reported: a listener that cancels there leaves the function unrun.
     if (!this.host.attemptStarted(slot, context) || slot.context !== context) return;
+    // Nothing starts past the run's deadline: the item waits, and is reported as never started.
+    if (this.host.pastDeadline()) return;
     slot.waiting = false;
     if (this.timeouts !== undefined) slot.timeoutEntry = this.timeouts.add(slot, this.host.now());
     let output: unknown;
@@ -382,13 +388,15 @@ export class AttemptGuard {
     if (slot.timeoutEntry !== undefined) this.timeouts?.clear(slot.timeoutEntry);
     slot.timeoutEntry = undefined;
     slot.inner = undefined;
-    // Giving the permit back can run another task at once, and that may end this run.
+    // Read before the permit goes back, which can run another task at once (and that may end this run).
+    const ended = this.host.readClock();
     this.releasePermit(slot);
     if (!this.current(slot, context)) return;
     const retry = this.policies.retry;
-    if (ok || retry === undefined) {
+    // Past the run's deadline no retry could start: the attempt's own outcome is the item's.
+    if (ok || retry === undefined || this.host.pastDeadline()) {
       slot.item = undefined;
-      this.host.settle(slot, ok, valueOrError);
+      this.host.settle(slot, ok, valueOrError, ended);
       return;
     }
     // The retry hooks are user code: they may cancel the run, or throw (which ends the retries with that error).

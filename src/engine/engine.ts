@@ -184,15 +184,14 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   }
 
   /**
-   * True once the deadline has passed: nothing more starts, and the run ends as `'timed_out'` once the outcomes
-   * already settled have been heard (a function that returned in time keeps its value). An item admitted meanwhile
-   * waits, and is reported as never started.
+   * True once the deadline has passed: nothing more starts (an item admitted meanwhile waits, and is reported as never
+   * started), and the deadline's timer ends the run as `'timed_out'` once what was due before it has been heard.
    */
-  private pastDeadline(): boolean {
+  pastDeadline(): boolean {
     if (this.deadlinePassed) return true;
-    if (this.clock.now() < this.deadlineAt) return false;
+    if (this.deadlineAt === Number.POSITIVE_INFINITY || this.clock.now() < this.deadlineAt) return false;
+    // The deadline's timer ends the run: timers fire in order, so an outcome due before the deadline is heard first.
     this.deadlinePassed = true;
-    queueMicrotask(() => this.finish('timed_out'));
     return true;
   }
 
@@ -203,13 +202,13 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     // Waiting until its function is called: a cancel before then reports it as never started.
     slot.waiting = true;
     this.running += 1;
+    // Checked again once the input's `next()` has run: nothing starts past the deadline.
+    if (this.deadlineAt !== Number.POSITIVE_INFINITY && this.pastDeadline()) return;
     if (this.reporter !== undefined && !this.report('queued', slot, context, item)) return;
     // After the `queued` listeners: their time is not the item's. With listeners, the reading is shared with the
     // `started` event that follows, unless user code (a key, a store, a dependency) runs between.
     slot.startedAt = this.reporter === undefined ? this.clock.now() : this.clock.share();
     if (this.itemKey !== undefined && !this.readKey(slot, item)) return;
-    // Checked again after the input, the listeners and the key ran: nothing starts past the deadline.
-    if (this.deadlineAt !== Number.POSITIVE_INFINITY && this.pastDeadline()) return;
     if (this.checkpoint !== undefined && this.restoredFromCheckpoint(slot, context, item, index)) return;
     this.proceed(slot, context, item);
     // Whatever the item waits for now (a permit, a token, its dependencies), it is taken up later: read afresh then.
@@ -337,6 +336,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     }
     // Still waiting while `started` is reported: a listener that cancels there leaves the function unrun.
     if (this.reporter !== undefined && !this.report('started', slot, context, undefined)) return;
+    // Listeners, keys and dependencies ran since admission: the deadline may have passed meanwhile.
+    if (this.deadlineAt !== Number.POSITIVE_INFINITY && this.pastDeadline()) return;
     slot.waiting = false;
     let output: unknown;
     try {
@@ -469,7 +470,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   }
 
   /** A slot's task ended. Ignored once the run is over: its outcome was already reported as cancelled. */
-  settle(slot: Slot, ok: boolean, valueOrError: unknown): void {
+  settle(slot: Slot, ok: boolean, valueOrError: unknown, ended?: number): void {
     const context = slot.context;
     if (this.ended || context === undefined) {
       if (slot.abandoned !== undefined) this.abandonedEnded(slot, ok, valueOrError);
@@ -490,8 +491,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     slot.checkpointKey = undefined;
     this.freeSlots.push(slot);
     this.running -= 1;
-    // The function has just settled: its end is read afresh, and in a bare run shared with the next start.
-    const endedAt = this.sharesClock ? this.clock.share() : this.clock.now();
+    // Read afresh (its function has just settled), unless the guard read it as the attempt ended.
+    const endedAt = ended ?? (this.sharesClock ? this.clock.share() : this.clock.now());
     const durationMs = endedAt - slot.startedAt;
     const index = this.indexOf(context);
     this.settled += 1;
@@ -555,6 +556,11 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
   /** The run's clock, in the scheduler's milliseconds: shared with what happened in this step, when nothing ran since. */
   now(): number {
     return this.clock.time();
+  }
+
+  /** The run's clock now, in milliseconds since it was made: an attempt's end, read before its permit goes back. */
+  readClock(): number {
+    return this.clock.now();
   }
 
   functionRan(): void {

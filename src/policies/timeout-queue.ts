@@ -61,15 +61,20 @@ export class TimeoutQueue<T> {
     this.dropDoneHead();
     const head = this.entries.peek();
     if (head === undefined) return;
-    this.timer = scheduleAfter(this.scheduler, head.at - this.now(), () => this.fire());
+    const due = head.at;
+    this.timer = scheduleAfter(this.scheduler, due - this.now(), () => this.fire(due));
   }
 
-  private fire(): void {
+  /**
+   * Expires the deadlines due by `due`, the time the timer was set for. Later ones wait for a timer of their own,
+   * even when this one fired late: a function's own timer due before its deadline then fires first, as it would
+   * against a timer per attempt.
+   */
+  private fire(due: number): void {
     this.timer = undefined;
-    const now = this.now();
     for (
       let head = this.entries.peek();
-      head !== undefined && (head.done || head.at <= now);
+      head !== undefined && (head.done || head.at <= due);
       head = this.entries.peek()
     ) {
       this.entries.shift();
