@@ -400,6 +400,7 @@ export class AttemptGuard {
       return;
     }
     // The retry hooks are user code: they may cancel the run, or throw (which ends the retries with that error).
+    this.host.functionRan();
     const decision = retry.decide(valueOrError, context.attempt, this.hookRejected);
     if (!this.current(slot, context)) return;
     if (decision.serverWaitMs !== undefined) this.policies.limiter?.pause(decision.serverWaitMs);

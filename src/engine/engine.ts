@@ -493,6 +493,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.running -= 1;
     // Read afresh (its function has just settled), unless the guard read it as the attempt ended.
     const endedAt = ended ?? (this.sharesClock ? this.clock.share() : this.clock.now());
+    // (A reading the guard took in a bare run is still shared: only engine code ran since.)
     const durationMs = endedAt - slot.startedAt;
     const index = this.indexOf(context);
     this.settled += 1;
@@ -560,7 +561,8 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
 
   /** The run's clock now, in milliseconds since it was made: an attempt's end, read before its permit goes back. */
   readClock(): number {
-    return this.clock.now();
+    // In a bare run, shared with the next start in this step, as `settle` shares its own reading.
+    return this.sharesClock ? this.clock.share() : this.clock.now();
   }
 
   functionRan(): void {
