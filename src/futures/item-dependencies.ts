@@ -17,7 +17,7 @@ export function itemDependencies(spread: boolean): DependencyResolver {
   return {
     needs: (item) => {
       resolver ??= installed?.(spread);
-      return resolver !== undefined && resolver.needs(item);
+      return resolver?.needs(item) === true;
     },
     resolve: (item, ready, fail, calls) => (resolver as DependencyResolver).resolve(item, ready, fail, calls),
   };
