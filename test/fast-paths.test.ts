@@ -14,6 +14,7 @@ import {
 } from '../src/index.js';
 import { TimeoutQueue } from '../src/policies/timeout-queue.js';
 import { defaultScheduler } from '../src/time.js';
+import { deferred, turns } from './support/promises.js';
 
 // The paths made cheap for issue 17 (a plain `await t(x)`, a plain `submit`, a per-attempt timeout, a token or permit
 // granted at once, events on the run's clock) keep every behaviour of the general path they skip.
@@ -21,18 +22,6 @@ import { defaultScheduler } from '../src/time.js';
 afterEach(() => {
   vi.useRealTimers();
 });
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((res) => {
-    resolve = res;
-  });
-  return { promise, resolve };
-}
-
-const turns = async (n = 5) => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
-};
 
 describe('await of a call with nothing around it', () => {
   it('takes every kind of output the general path takes', async () => {

@@ -10,6 +10,7 @@ import {
   task,
   taskGroup,
 } from '../src/index.js';
+import { deferred, turns, watch } from './support/promises.js';
 
 // Task groups outlive their children, and everything a user can hold (runs, futures, groups, limiters) can be
 // disposed with `await using`: disposing cancels and waits until every function it started has ended.
@@ -17,32 +18,6 @@ import {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** A promise settled from outside. */
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Resolves on the next turns of the event loop: long enough for every settled promise's callbacks to have run. */
-const turns = async (n = 5) => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
-};
-
-/** Tracks whether a promise has settled. */
-function watch(promise: Promise<unknown>) {
-  const state = { settled: false, value: undefined as unknown, error: undefined as unknown };
-  promise.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error) => Object.assign(state, { settled: true, error }),
-  );
-  return state;
-}
 
 describe('taskGroup waits for its children to end, not only to be cancelled', () => {
   it('settles only after a child that ignores its signal has returned', async () => {
