@@ -18,6 +18,11 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
+  // The CommonJS build goes through a second transform that renames classes with static fields (`_class`): keep
+  // their names there, so errors and runs log as themselves. The ESM build (what browsers bundle) needs no help.
+  esbuildOptions(options, context) {
+    if (context.format === 'cjs') options.keepNames = true;
+  },
   external: ['rxjs', 'piscina', 'bullmq', 'ioredis', 'lmdb'],
   async onSuccess() {
     // The script worker threads run is plain JavaScript, shipped beside the worker entry point (ESM) and beside the

@@ -64,6 +64,19 @@ describe('the packed tarball', () => {
     expect(run('node', ['cjs.cjs']).trim()).toBe('[6] object');
   });
 
+  it('keeps class names in the CommonJS build, so errors and runs log as themselves (issue 18)', () => {
+    writeFileSync(
+      join(project, 'names.cjs'),
+      `const { TimeoutError, TaskRun, ParallelRun, RateLimiter, task } = require('rxtask');
+       const error = new TimeoutError('too slow', 5, 'fetch');
+       console.log([TimeoutError.name, TaskRun.name, ParallelRun.name, RateLimiter.name, error.name,
+         String(error), task(() => 1)().constructor.name].join(' '));`,
+    );
+    expect(run('node', ['names.cjs']).trim()).toBe(
+      'TimeoutError TaskRun ParallelRun RateLimiter TimeoutError TimeoutError: too slow CallRun',
+    );
+  });
+
   it('runs worker tasks from rxtask/worker, in ESM and CommonJS, from the built files', () => {
     writeFileSync(join(project, 'double.mjs'), 'export function double(x) { return x * 2; }');
     writeFileSync(
