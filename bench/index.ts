@@ -322,13 +322,13 @@ ${formatBundles(bundles)}
 - A Promise task costs one \`then\` on a reused slot: no Observable, subscriber or closure per item.
 - \`await run\` writes outcomes into columns (values, and typed arrays of attempts and durations); ItemResult objects
   are made only when you ask for them.
-- The clock is read once per batch of completions, not twice per item.
+- The clock is read about once per item: an item's end reading is the next item's start when no user code ran between.
 - Synchronous completions are trampolined in a loop, so a million synchronous tasks never grow the stack.
 - \`await t(x)\` and \`t.submit(x)\` of a task with nothing around it (no policy, cache, listener, group or
   dependency) call the function at once and settle from its Promise: no Observable or subscriber is made.
 - A per-attempt timeout drops the deadline of an attempt that ended in time at once (they end in order), so its
   queue holds about as many deadlines as attempts are running; policies read one clock, not three.
 - A rate-limit token or a permit that is free is taken in the run's own turn, with no async-context snapshot.
-- Events are stamped with the run's batched clock.
+- Events reuse the readings of the item's start and end.
 `,
 );

@@ -263,7 +263,7 @@ export function createRun(
     deadline: checked.deadline,
     signal: checked.signal,
     scheduler: checked.scheduler ?? defaultScheduler,
-    batchedClock: checked.scheduler === undefined,
+    shareClock: checked.scheduler === undefined,
     policies: resolvePolicies(where, checked, definition.policies, checked.scheduler),
     indexed: true,
     onEvent: checked.onEvent ?? definition.options.onEvent,

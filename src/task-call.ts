@@ -170,7 +170,7 @@ export function callSettings(
     deadline: undefined,
     signal: undefined,
     scheduler: defaultScheduler,
-    batchedClock: false,
+    shareClock: false,
     policies: definition.policies,
     indexed: false,
     onEvent: definition.options.onEvent,

@@ -68,8 +68,8 @@ export interface EngineSettings {
   readonly deadline: number | undefined;
   readonly signal: AbortSignal | undefined;
   readonly scheduler: SchedulerLike;
-  /** Read the clock once per batch of completions (false under a scheduler the caller gave, for exact virtual time). */
-  readonly batchedClock: boolean;
+  /** May share a clock reading between an item's end and the next start (see `RunClock`); false under a scheduler the caller gave. */
+  readonly shareClock: boolean;
   /** Retry, per-attempt timeout and rate limit; with none, items take the fast path. */
   readonly policies: Policies;
   /** Give the function its item's index (false for a single task call, whose context has none). */

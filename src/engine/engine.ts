@@ -84,7 +84,7 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.deadlineAt = settings.deadline ?? Number.POSITIVE_INFINITY;
     this.streamsValues = sink.streamsValues === true;
     this.sharesClock =
-      settings.batchedClock &&
+      settings.shareClock &&
       sink.deliversSynchronously !== true &&
       source.pure === true &&
       this.onResult === undefined &&

@@ -9,7 +9,7 @@ export class RunReporter {
   constructor(
     private readonly targets: EventTargets,
     private readonly task: string,
-    /** The run's clock in epoch milliseconds; a map's is batched (see `BatchClock`). */
+    /** The run's clock in epoch milliseconds (see `RunClock`). */
     private readonly now: () => number,
   ) {}
 
