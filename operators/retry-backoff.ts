@@ -35,7 +35,8 @@ export interface RetryBackoffOptions extends RetryOptions {
  * attempt and reports `attempts` in each ItemResult.
  *
  * Options and defaults: `attempts` 3, `backoff` 1000 ms, `factor` 2, `maxDelay` 30 000 ms, `jitter` `'full'`,
- * `retryIf`, `retryAfter(error) → ms`, `onRetry({ error, attempt, delayMs })`, `scheduler` `asyncScheduler`.
+ * `retryIf`, `retryAfter(error) → ms`, `maxRetryAfter` 60 000 ms (a longer server wait fails at once),
+ * `onRetry({ error, attempt, delayMs })`, `scheduler` `asyncScheduler`.
  *
  * @example
  * ```ts

@@ -59,11 +59,75 @@ export function parameterNames(fn: (...args: never[]) => unknown): string[] {
     .map((part) => /^\s*(?:\.\.\.)?([A-Za-z_$][\w$]*)\s*(?:=|$)/.exec(part)?.[1] ?? '');
 }
 
-/** Checks a `runName` option. @internal */
-export function assertRunName(where: string, runName: unknown): void {
+/** Checks the `runName` and `parameterNames` options. @internal */
+export function assertRunName(where: string, runName: unknown, names: unknown): void {
   if (runName !== undefined && typeof runName !== 'string' && typeof runName !== 'function') {
     throw new TypeError(`${where}: \`runName\` must be a template string or a function, got ${describe(runName)}`);
   }
+  if (names === undefined) return;
+  if (!Array.isArray(names)) {
+    throw new TypeError(`${where}: \`parameterNames\` must be an array of strings, got ${describe(names)}`);
+  }
+  names.forEach((name, position) => {
+    if (typeof name !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(name)) {
+      throw new TypeError(
+        `${where}: \`parameterNames[${position}]\` must be a parameter name such as "id", got ${describe(name)}`,
+      );
+    }
+  });
+}
+
+/** The names a template has already warned about, so a task made again (`.with()`) does not warn again. */
+const warnedTemplates = new Set<string>();
+
+/**
+ * The parameter names a task's `runName` template reads: the `parameterNames` option, or else the names in the
+ * function's source. A name the template uses that is not among them is a `RangeError` when the names were given,
+ * and a warning when they were read from the source: a minifier renames parameters, so the same code may work
+ * unminified and not once built. @internal
+ */
+export function templateParameters(
+  where: string,
+  fn: (...args: never[]) => unknown,
+  runName: RunName | undefined,
+  given: readonly string[] | undefined,
+): readonly string[] {
+  if (typeof runName !== 'string') return [];
+  const names = given ?? parameterNames(fn);
+  const unknown = placeholderNames(runName).filter((name) => !names.includes(name));
+  if (unknown.length === 0) return names;
+  const listed = `{${unknown.join('}, {')}}`;
+  if (given !== undefined) {
+    throw new RangeError(
+      `${where}: \`runName\` names ${listed}, which \`parameterNames\` (${given.join(', ')}) does not list`,
+    );
+  }
+  if (!warnedTemplates.has(runName)) {
+    warnedTemplates.add(runName);
+    warn(
+      `${where}: \`runName\` "${runName}" names ${listed}, which the function's parameters` +
+        ` (${names.filter(Boolean).join(', ') || 'none readable'}) do not include, so it is left as it is.` +
+        ' If the code is minified, give the names with the task (`parameterNames: [...]`) or use positions ({0}).',
+    );
+  }
+  return names;
+}
+
+/** The argument names a template uses: the heads of its placeholders that are not positions. */
+function placeholderNames(template: string): string[] {
+  const names: string[] = [];
+  for (const [, path] of template.matchAll(/\{([^{}]+)\}/g)) {
+    const head = path.trim().split('.')[0];
+    if (!/^\d+$/.test(head)) names.push(head);
+  }
+  return names;
+}
+
+/** A warning users can see and silence: Node's process warning (code RXTASK_RUN_NAME), or the console elsewhere. */
+function warn(message: string): void {
+  const host = (globalThis as { process?: { emitWarning?: (message: string, options: object) => void } }).process;
+  if (typeof host?.emitWarning === 'function') host.emitWarning(message, { code: 'RXTASK_RUN_NAME' });
+  else console.warn(message);
 }
 
 /** What names an item's run: the task's template over the item (its arguments when `spread`). @internal */

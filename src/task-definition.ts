@@ -41,6 +41,12 @@ export interface TaskOptions extends PolicyOptions {
    * parameter name or position), or a function of the arguments. Shown in futures, events and errors.
    */
   runName?: RunName;
+  /**
+   * The names a `runName` template uses for the arguments, in order: `['dataset', 'modelConfig']`. Without it they
+   * are read from the function's source, which a minifier rewrites (`(id) => …` becomes `(e) => …`); give them in
+   * code that will be minified, or name arguments by position (`{0}`, `{1.name}`).
+   */
+  parameterNames?: readonly string[];
   /** Futures or runs to wait for before starting, though no data passes between them (Prefect's `wait_for`). */
   waitFor?: readonly unknown[];
   /** Called with each of this task's events (see `RunEvent`); a map's own `onEvent` replaces it for that map. */

@@ -10,7 +10,7 @@ import { assertMapArgument, Unmapped, zipArguments } from './map-arguments.js';
 import { assertItems, createRun, type MapInput, PARALLEL_OPTION_NAMES, type ParallelOptions } from './parallel-map.js';
 import { holdsAtCreation } from './policies/limit-scope.js';
 import { hasPolicies, POLICY_OPTIONS, type Policies, resolvePolicies } from './policies/task-policies.js';
-import { assertRunName, formatRunName, parameterNames } from './run-name.js';
+import { assertRunName, formatRunName, templateParameters } from './run-name.js';
 import { assertRunner, remoteFunction } from './runners/runner.js';
 import { CallRun, isPlainCall, subscribeCall } from './task-call.js';
 import { TASK_DEFINITION, type TaskDefinition, type TaskFunction, type TaskOptions } from './task-definition.js';
@@ -22,6 +22,7 @@ import { assertBoolean, assertFunction, assertOptions, assertString, describe } 
 const TASK_OPTIONS = [
   'name',
   'runName',
+  'parameterNames',
   'waitFor',
   'onEvent',
   'runner',
@@ -34,7 +35,7 @@ const TASK_OPTIONS = [
 export function checkTaskOptions(where: string, options: unknown): TaskOptions {
   const checked = assertOptions<TaskOptions>(where, options, TASK_OPTIONS) ?? {};
   assertString(where, 'name', checked.name);
-  assertRunName(where, checked.runName);
+  assertRunName(where, checked.runName, checked.parameterNames);
   if (checked.onEvent !== undefined) assertFunction(where, 'onEvent', checked.onEvent);
   assertRunner(where, checked.runner);
   assertBoolean(where, 'sequential', checked.sequential);
@@ -71,7 +72,7 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
       const overrides = checkTaskOptions(where, options);
       // Policies left alone are inherited as they are: the new task shares the old one's rate limiter.
       const policies = resolvePolicies(where, overrides, definition.policies);
-      return makeTask(definition.local, { ...definition.options, ...overrides }, policies);
+      return makeTask(where, definition.local, { ...definition.options, ...overrides }, policies);
     },
   },
   forward: {
@@ -159,11 +160,16 @@ function isOptionsArgument(value: unknown): boolean {
 }
 
 /** Makes the callable task: a function whose prototype holds the shared methods. @internal */
-export function makeTask(fn: TaskFunction<unknown[]>, options: TaskOptions, policies: Policies): AnyTask {
+export function makeTask(
+  where: string,
+  fn: TaskFunction<unknown[]>,
+  options: TaskOptions,
+  policies: Policies,
+): AnyTask {
   // Runs and futures exist from now on: maps look for them among their items.
   installItemDependencies(dependencyResolver);
   const name = options.name ?? (fn.name || 'anonymous');
-  const parameters = typeof options.runName === 'string' ? parameterNames(fn) : [];
+  const parameters = templateParameters(where, fn, options.runName, options.parameterNames);
   const cache = ResultCache.of(name, options.cache, taskIdentity(name, fn));
   const definition: TaskDefinition = {
     fn: options.runner === undefined ? fn : remoteFunction(options.runner, name),

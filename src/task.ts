@@ -40,7 +40,7 @@ export function task<F extends TaskFunction>(fn: F, options?: TaskOptions): Task
   assertFunction('task', 'fn', fn);
   const checked = checkTaskOptions('task', options);
   const policies = resolvePolicies('task', checked);
-  return makeTask(fn as unknown as TaskFunction<unknown[]>, { ...checked }, policies) as unknown as TaskOf<F>;
+  return makeTask('task', fn as unknown as TaskFunction<unknown[]>, { ...checked }, policies) as unknown as TaskOf<F>;
 }
 
 /**

@@ -274,6 +274,45 @@ describe('run names', () => {
   it('throw a TypeError for a runName of the wrong type', () => {
     expect(() => task(() => 1, { runName: 5 as never })).toThrow(/`runName` must be a template string or a function/);
   });
+
+  it('take names given with the task over the names in its source, as in minified code', () => {
+    // What a minifier leaves of `(id, size) => …`.
+    const minified = task((e: number, t: number) => e * t, {
+      runName: 'resize {id} to {size}px',
+      parameterNames: ['id', 'size'],
+    });
+    expect(minified.submit(7, 64).runName).toBe('resize 7 to 64px');
+    expect(minified.with({ name: 'other' }).submit(1, 2).runName).toBe('resize 1 to 2px');
+    expect(task((e: number) => e, { runName: 'fetch {0}' }).submit(3).runName).toBe('fetch 3');
+  });
+
+  it('warn once, naming the fix, when a template names a parameter the function lacks', () => {
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const fetchUser = task((e: number) => e, { runName: 'fetch user {id} of {1}' });
+      expect(fetchUser.submit(3).runName).toBe('fetch user {id} of {1}');
+      fetchUser.with({ name: 'again' });
+      expect(warning).toHaveBeenCalledTimes(1);
+      expect(warning.mock.calls[0][0]).toMatch(/names \{id\}, which the function's parameters \(e\).*parameterNames/);
+      expect(warning.mock.calls[0][1]).toEqual({ code: 'RXTASK_RUN_NAME' });
+      task((id: number) => id, { runName: 'fetch user {id}' });
+      expect(warning).toHaveBeenCalledTimes(1);
+    } finally {
+      warning.mockRestore();
+    }
+  });
+
+  it('throw at the call for parameterNames that are wrong or miss a name the template uses', () => {
+    expect(() => task((e: number) => e, { parameterNames: 'id' as never })).toThrow(
+      new TypeError('task: `parameterNames` must be an array of strings, got "id" (string)'),
+    );
+    expect(() => task((e: number) => e, { parameterNames: ['id', 3 as never] })).toThrow(
+      /`parameterNames\[1\]` must be a parameter name such as "id", got 3 \(number\)/,
+    );
+    expect(() => task((e: number) => e, { runName: 'fetch {user}', parameterNames: ['id'] })).toThrow(
+      new RangeError('task: `runName` names {user}, which `parameterNames` (id) does not list'),
+    );
+  });
 });
 
 describe('taskGroup', () => {

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Packs the library as npm would publish it, unpacks it into an empty project and uses it from every module system.
@@ -77,6 +78,28 @@ describe('the packed tarball', () => {
     );
   });
 
+  it('fills run-name templates in a minified bundle, by given names and by position (issue 18)', async () => {
+    writeFileSync(
+      join(project, 'named.mjs'),
+      `import { task } from 'rxtask';
+       const byName = task(async (userId) => userId, { runName: 'fetch user {userId}', parameterNames: ['userId'] });
+       const byPosition = task(async (userId) => userId, { runName: 'fetch user {0}' });
+       console.log(byName.submit(3).runName + ' / ' + byPosition.submit(4).runName);`,
+    );
+    await build({
+      entryPoints: [join(project, 'named.mjs')],
+      outfile: join(project, 'named.min.mjs'),
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'node',
+      external: ['rxjs'],
+      logLevel: 'silent',
+    });
+    expect(readFileSync(join(project, 'named.min.mjs'), 'utf8')).not.toContain('userId=>');
+    expect(run('node', ['named.min.mjs']).trim()).toBe('fetch user 3 / fetch user 4');
+  });
+
   it('runs worker tasks from rxtask/worker, in ESM and CommonJS, from the built files', () => {
     writeFileSync(join(project, 'double.mjs'), 'export function double(x) { return x * 2; }');
     writeFileSync(
@@ -112,5 +135,15 @@ describe('the packed tarball', () => {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     const args = ['--noEmit', '--strict', '--module', module, '--moduleResolution', moduleResolution];
     expect(() => run('node', [tsc, ...args, '--types', 'node', 'consumer.mts'])).not.toThrow();
+  });
+});
+
+describe('the package files', () => {
+  it('agree with the lockfile, so `npm install` on a fresh clone leaves package-lock.json as it is', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const locked = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')).packages[''];
+    for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'peerDependenciesMeta', 'engines']) {
+      expect(locked[field], field).toEqual(manifest[field]);
+    }
   });
 });

@@ -232,6 +232,22 @@ describe('the rateLimit option', () => {
       expectSubscriptions(other.subscriptions).toBe(`${'-'.repeat(20)}^!`);
     });
   });
+
+  it('fails an item at once, and pauses no one, for a Retry-After above maxRetryAfter', () => {
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const limiter = new RateLimiter({ limit: 10, interval: 10 });
+      const tooMany = cold('#', {}, { status: 429 });
+      const other = cold('o|');
+      const failed = parallelMap(() => tooMany, [1], {
+        rateLimit: limiter,
+        retry: { attempts: 3, retryAfter: () => 3_600_000, maxRetryAfter: 60_000 },
+      });
+      expectObservable(failed.pipe(map((result) => [result.ok, result.attempts]))).toBe('(a|)', { a: [false, 1] });
+      testScheduler.schedule(() => parallelMap(() => other, [1], { rateLimit: limiter }).subscribe(), 5);
+      expectSubscriptions(tooMany.subscriptions).toBe('(^!)');
+      expectSubscriptions(other.subscriptions).toBe('-----^!');
+    });
+  });
 });
 
 describe('policies on calls that stream', () => {

@@ -55,6 +55,21 @@ describe('RetryPolicy', () => {
     expect(policy.decide(new Error('429'), 1)).toMatchObject({ retry: true, delayMs: 5_000, serverWaitMs: 5_000 });
   });
 
+  it("does not wait out a server's wait above maxRetryAfter (a minute by default), nor pass it on to the limiter", () => {
+    const error = new Error('429');
+    const byDefault = new RetryPolicy('test', { retryAfter: () => 60_001 });
+    expect(byDefault.decide(error, 1)).toEqual({ retry: false, error, serverWaitMs: undefined });
+    expect(new RetryPolicy('test', { retryAfter: () => 60_000 }).decide(error, 1)).toMatchObject({ retry: true });
+    const raised = new RetryPolicy('test', { maxRetryAfter: Number.POSITIVE_INFINITY, retryAfter: () => 86_400_000 });
+    expect(raised.decide(error, 1)).toMatchObject({ retry: true, delayMs: 86_400_000 });
+    const capped = new RetryPolicy('test', { maxRetryAfter: 10, retryAfter: () => 11 });
+    expect(capped.decide(error, 1).retry).toBe(false);
+    expect(() => new RetryPolicy('test', { maxRetryAfter: -1 })).toThrow(
+      new RangeError('test: `retry.maxRetryAfter` must be a number of ms ≥ 0 (or Infinity), got -1'),
+    );
+    expect(() => new RetryPolicy('test', { maxRetryAfter: '1m' as never })).toThrow(TypeError);
+  });
+
   it('tells onRetry before each retry, and ends retrying with a callback that throws', () => {
     const onRetry = vi.fn();
     const policy = new RetryPolicy('test', { attempts: 2, backoff: 7, jitter: 'none', onRetry });

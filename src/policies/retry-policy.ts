@@ -89,6 +89,11 @@ export interface RetryOptions {
    * (no jitter, no `maxDelay`) and pauses the task's rate limiter. See {@link parseRetryAfter} for HTTP's header.
    */
   retryAfter?: (error: unknown) => number | undefined;
+  /**
+   * The longest server wait honoured, in milliseconds (`Infinity` for no cap). Default `60_000`. A longer wait is not
+   * waited out: the item fails with its error at once, and the rate limiter is not paused (as got's `maxRetryAfter`).
+   */
+  maxRetryAfter?: number;
   /** Called before each retry. */
   onRetry?: (event: RetryEvent) => void;
 }
@@ -101,6 +106,7 @@ const RETRY_OPTIONS = [
   'jitter',
   'retryIf',
   'retryAfter',
+  'maxRetryAfter',
   'onRetry',
 ] as const;
 
@@ -115,6 +121,7 @@ export class RetryPolicy {
   private readonly backoff: number;
   private readonly factor: number;
   private readonly maxDelay: number;
+  private readonly maxRetryAfter: number;
   private readonly jitter: Jitter;
   private readonly options: RetryOptions;
 
@@ -126,6 +133,7 @@ export class RetryPolicy {
     assertPositiveInteger(where, 'retry.attempts', checked.attempts, false);
     assertNonNegative(where, 'retry.backoff', checked.backoff);
     assertDuration(where, 'retry.maxDelay', checked.maxDelay);
+    assertDuration(where, 'retry.maxRetryAfter', checked.maxRetryAfter);
     assertNonNegative(where, 'retry.factor', checked.factor);
     if (checked.factor !== undefined && checked.factor < 1) {
       throw new RangeError(`${where}: \`retry.factor\` must be at least 1, got ${checked.factor}`);
@@ -149,6 +157,7 @@ export class RetryPolicy {
     this.backoff = checked.backoff ?? 1000;
     this.factor = checked.factor ?? 2;
     this.maxDelay = checked.maxDelay ?? 30_000;
+    this.maxRetryAfter = checked.maxRetryAfter ?? 60_000;
     this.jitter = jitter;
   }
 
@@ -161,6 +170,10 @@ export class RetryPolicy {
     let serverWaitMs: number | undefined;
     try {
       serverWaitMs = this.serverWait(error);
+      // A server that asks for longer than the cap is not waited for, by this item or through the limiter.
+      if (serverWaitMs !== undefined && serverWaitMs > this.maxRetryAfter) {
+        return { retry: false, error, serverWaitMs: undefined };
+      }
       const retryable =
         attempt < this.attempts &&
         !(error instanceof NonRetryableError) &&

@@ -60,6 +60,16 @@ describe('retryBackoff', () => {
     });
   });
 
+  it('passes the error on at once when the server asks for longer than maxRetryAfter', () => {
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const tooMany = { status: 429, retryAfterMs: 8 };
+      const source = cold('-#', {}, tooMany);
+      const retryAfter = (e: unknown) => (e as { retryAfterMs: number }).retryAfterMs;
+      expectObservable(source.pipe(retryBackoff({ retryAfter, maxRetryAfter: 7 }))).toBe('-#', {}, tooMany);
+      expectSubscriptions(source.subscriptions).toBe('^!');
+    });
+  });
+
   it('does not break unsubscription chains when unsubscribed explicitly', () => {
     testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
       const source = hot('--a--b--c--|');
