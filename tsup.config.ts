@@ -1,5 +1,21 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
+
+/**
+ * The CommonJS build has no top-level await: there each optional peer (`src/peers/piscina.ts`, …) is swapped for its
+ * `.cjs.ts` twin, which `require`s the package (see src/peers/optional-peer.ts).
+ */
+const requirePeers: Plugin = {
+  name: 'require-peers',
+  setup(build) {
+    // tsup builds CommonJS as ESM and converts it after, so the format is told by tsup's own define.
+    if (build.initialOptions.define?.TSUP_FORMAT !== '"cjs"') return;
+    build.onResolve({ filter: /\/peers\/(piscina|bullmq|ioredis|lmdb)\.js$/ }, (args) => ({
+      path: `${args.resolveDir}/${args.path.replace(/\.js$/, '.cjs.ts')}`,
+    }));
+  },
+};
 
 export default defineConfig({
   entry: {
@@ -23,6 +39,7 @@ export default defineConfig({
   esbuildOptions(options, context) {
     if (context.format === 'cjs') options.keepNames = true;
   },
+  esbuildPlugins: [requirePeers],
   external: ['rxjs', 'piscina', 'bullmq', 'ioredis', 'lmdb'],
   async onSuccess() {
     // The script worker threads run is plain JavaScript, shipped beside the worker entry point (ESM) and beside the

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { ConnectionOptions, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { NonRetryableError } from '../src/errors.js';
+import { bullmq } from '../src/peers/bullmq.js';
+import { ioredis } from '../src/peers/ioredis.js';
 import type { Runner, RunnerContext } from '../src/runners/runner.js';
 import { assertOptions } from '../src/validate.js';
 import { assertJson, type JobEnvelope, type OutcomeEnvelope, readOutcome } from './envelope.js';
@@ -114,9 +116,9 @@ class TaskQueue {
     connection: ConnectionOptions,
     prefix: string,
   ) {
-    this.queue = new Queue(name, { connection, prefix });
+    this.queue = new bullmq.Queue(name, { connection, prefix });
     // From the stream's start: reconciliation covers anything older that was trimmed.
-    this.events = new QueueEvents(name, { connection, prefix, lastEventId: '0-0' });
+    this.events = new bullmq.QueueEvents(name, { connection, prefix, lastEventId: '0-0' });
     this.queue.on('error', noop);
     this.events.on('error', noop);
     this.ready = this.events.waitUntilReady();
@@ -148,7 +150,7 @@ class BullmqRunner implements Runner {
   constructor(options: BullmqRunnerOptions) {
     this.keys = new QueueKeys(options);
     this.connection = options.connection as ConnectionOptions;
-    this.redis = new Redis(options.connection);
+    this.redis = new ioredis.Redis(options.connection);
     this.redis.on('error', noop);
     // Redis came back (maybe empty, after a restart without persistence): the lease must be there at once.
     this.redis.on('ready', () => this.renewLease().catch(noop));
@@ -317,7 +319,7 @@ class BullmqRunner implements Runner {
     const due = Date.now() - RECONCILE_MS;
     for (const job of this.pending.values()) {
       if (job.addedAt === undefined || job.addedAt > due) continue;
-      Job.fromId<JobEnvelope, OutcomeEnvelope>(job.queue.queue, job.id).then(
+      bullmq.Job.fromId<JobEnvelope, OutcomeEnvelope>(job.queue.queue, job.id).then(
         (found) => {
           if (found === undefined) {
             this.settle(job.id, {

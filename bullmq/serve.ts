@@ -1,8 +1,9 @@
-import { type ConnectionOptions, type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { ConnectionOptions, Job, Worker } from 'bullmq';
 import { RunContext } from '../src/context.js';
 import { outputToPromise } from '../src/dispatch.js';
 import { cancellationReason } from '../src/errors.js';
+import { bullmq } from '../src/peers/bullmq.js';
+import { ioredis } from '../src/peers/ioredis.js';
 import { definitionOf, type TaskDefinition } from '../src/task-definition.js';
 import { assertOptions, assertPositiveInteger, describe } from '../src/validate.js';
 import { CallerWatch } from './caller-watch.js';
@@ -84,8 +85,8 @@ export function serve(tasks: readonly unknown[], options: ServeOptions): Server 
   assertMs('serve', 'lockDuration', options.lockDuration);
   const keys = new QueueKeys(options);
   // Checks of jobs starting together go in one round trip.
-  const redis = new Redis({ ...options.connection, enableAutoPipelining: true });
-  const subscriber = new Redis(options.connection);
+  const redis = new ioredis.Redis({ ...options.connection, enableAutoPipelining: true });
+  const subscriber = new ioredis.Redis(options.connection);
   // Outages are retried by ioredis; a connection without an error listener would crash the process.
   redis.on('error', noop);
   subscriber.on('error', noop);
@@ -101,7 +102,7 @@ export function serve(tasks: readonly unknown[], options: ServeOptions): Server 
     ...(options.lockDuration === undefined ? {} : { lockDuration: options.lockDuration }),
   };
   const workers = definitions.map((definition) => {
-    const worker = new Worker<JobEnvelope, OutcomeEnvelope>(
+    const worker = new bullmq.Worker<JobEnvelope, OutcomeEnvelope>(
       keys.taskQueue(definition.name),
       (job) => runJob(definition, job, watch),
       workerOptions,

@@ -1,5 +1,6 @@
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
 import type { CacheStore } from '../src/cache/memory-store.js';
+import { lmdb } from '../src/peers/lmdb.js';
 import { assertBoolean, assertOptions, assertString, describe } from '../src/validate.js';
 
 /**
@@ -50,7 +51,7 @@ export function lmdbStore(options: LmdbStoreOptions): CacheStore & { close(): Pr
   if (checked?.path === undefined) throw new TypeError(`lmdbStore: \`path\` is required, got ${describe(options)}`);
   assertString('lmdbStore', 'path', checked.path);
   assertBoolean('lmdbStore', 'compression', checked.compression);
-  const db: RootDatabase<Entry, string> = open({ path: checked.path, compression: checked.compression === true });
+  const db: RootDatabase<Entry, string> = lmdb.open({ path: checked.path, compression: checked.compression === true });
   return {
     get(key: string): unknown {
       const entry = db.get(key);

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
 // Packs the library as npm would publish it, unpacks it into an empty project and uses it from every module system.
 const root = resolve(__dirname, '..');
@@ -118,6 +118,28 @@ describe('the packed tarball', () => {
        double(4).then((v) => { console.log(v); return double.close(); });`,
     );
     expect(run('node', ['worker.cjs']).trim()).toBe('8');
+  });
+
+  it.each([
+    ['rxtask/worker', 'piscina', 'piscina'],
+    ['rxtask/bullmq', 'bullmq', 'bullmq ioredis'],
+    ['rxtask/lmdb', 'lmdb', 'lmdb'],
+  ])('says which package to install when %s is imported without %s, from ESM and CommonJS', (entry, peer, install) => {
+    // A project of its own with rxtask and rxjs only, so no peer resolves from the project the others use.
+    const bare = mkdtempSync(join(tmpdir(), 'rxtask-bare-'));
+    onTestFinished(() => rmSync(bare, { recursive: true, force: true }));
+    const installed = join(bare, 'node_modules', 'rxtask');
+    mkdirSync(installed, { recursive: true });
+    cpSync(join(project, 'node_modules', 'rxtask'), installed, { recursive: true });
+    symlinkSync(join(root, 'node_modules', 'rxjs'), join(bare, 'node_modules', 'rxjs'));
+    const message = `${entry} needs the package "${peer}", which is not installed: npm install ${install}`;
+    const esm = `import('${entry}').then(() => console.log('loaded'), (error) => console.log(error.message));`;
+    const cjs = `try { require('${entry}'); console.log('loaded'); } catch (error) { console.log(error.message); }`;
+    writeFileSync(join(bare, 'esm.mjs'), esm);
+    writeFileSync(join(bare, 'cjs.cjs'), cjs);
+    const runHere = (file: string) => execFileSync('node', [file], { cwd: bare, encoding: 'utf8' }).trim();
+    expect(runHere('esm.mjs')).toBe(message);
+    expect(runHere('cjs.cjs')).toBe(message);
   });
 
   it.each(['node16', 'bundler'])('type-checks with moduleResolution %s', (moduleResolution) => {

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { decodeError, isEncodedError } from '../error-codec.js';
+import { piscina as piscinaPackage } from '../peers/piscina.js';
 import { ConcurrencyLimit } from '../policies/concurrency-limit.js';
 import { assertPositiveInteger, describe } from '../validate.js';
 
@@ -49,7 +50,7 @@ export class WorkerPool {
 
   constructor(options: WorkerPoolOptions = {}) {
     assertPositiveInteger('WorkerPool', 'threads', options.threads, false);
-    if (options.piscina !== undefined && !(options.piscina instanceof Piscina)) {
+    if (options.piscina !== undefined && !(options.piscina instanceof piscinaPackage.Piscina)) {
       throw new TypeError(`WorkerPool: \`piscina\` must be a Piscina instance, got ${describe(options.piscina)}`);
     }
     this.piscina = options.piscina;
@@ -72,7 +73,7 @@ export class WorkerPool {
     transferList?: Transferable[],
   ): Promise<unknown> {
     if (this.closed) throw new Error('WorkerPool: the pool is closed');
-    this.piscina ??= new Piscina({
+    this.piscina ??= new piscinaPackage.Piscina({
       filename: new URL('./worker-entry.mjs', import.meta.url).href,
       maxThreads: this.threads,
       minThreads: 0,
