@@ -14,8 +14,8 @@ function run(file: string, args: string[]): string {
 }
 
 beforeAll(() => {
-  execFileSync('npx', ['tsup', '--silent'], { cwd: root, stdio: 'ignore' });
   project = mkdtempSync(join(tmpdir(), 'rxtask-pack-'));
+  // `npm pack` builds first (the `prepack` script), as it does for a user packing a clone.
   const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], {
     cwd: root,
     encoding: 'utf8',
@@ -40,7 +40,7 @@ afterAll(() => {
 describe('the packed tarball', () => {
   it('ships only the build and the package files', () => {
     const files = readdirSync(join(project, 'node_modules', 'rxtask')).sort();
-    expect(files).toEqual(['LICENSE', 'README.md', 'dist', 'package.json']);
+    expect(files).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'dist', 'package.json']);
   });
 
   it('works from ESM, with the operators subpath', () => {
