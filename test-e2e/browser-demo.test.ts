@@ -70,7 +70,22 @@ async function open(): Promise<Page> {
 
 const count = (page: Page, selector: string) => page.locator(selector).count();
 
+/** The counts the page shows: items that succeeded, failed and were cancelled. */
+const shownCounts = (page: Page) =>
+  page.evaluate(() => {
+    const shown = (id: string) => Number(document.getElementById(id)?.textContent);
+    return { succeeded: shown('succeeded'), failed: shown('failed'), cancelled: shown('cancelled') };
+  });
+
 describe('the browser demo in Chromium', () => {
+  it('shows the progress count, 0 / 40, before the run starts', async () => {
+    const page = await open();
+    expect(await page.textContent('#status')).toBe('idle');
+    expect(await page.evaluate(() => document.getElementById('done')?.parentElement?.textContent)).toBe('0 / 40 done');
+    expect(await shownCounts(page)).toEqual({ succeeded: 0, failed: 0, cancelled: 0 });
+    await page.close();
+  });
+
   it('shows results as they arrive, before the run finishes, and reaches 100%', async () => {
     const page = await open();
     await page.click('#start');
@@ -86,19 +101,29 @@ describe('the browser demo in Chromium', () => {
     expect(await page.evaluate(() => (document.getElementById('progress') as HTMLProgressElement).value)).toBe(100);
     expect(await count(page, '#results li')).toBe(40);
     expect(await count(page, '#results li.failed')).toBe(5);
+    expect(await shownCounts(page)).toEqual({ succeeded: 35, failed: 5, cancelled: 0 });
     await page.close();
   });
 
-  it('stops new results when Cancel is pressed', async () => {
+  it('stops new results when Cancel is pressed, and lists and counts the items it stopped as cancelled', async () => {
     const page = await open();
     await page.click('#start');
     await page.waitForFunction(() => document.querySelectorAll('#results li').length >= 3);
     await page.click('#cancel');
-    const atCancel = await count(page, '#results li');
     expect(await page.textContent('#status')).toBe('cancelled');
+    const finished = '#results li.succeeded, #results li.failed';
+    const finishedAtCancel = await count(page, finished);
     await page.waitForTimeout(1_500); // longer than any request: a request still running would have answered
-    expect(await count(page, '#results li')).toBe(atCancel);
-    expect(atCancel).toBeLessThan(40);
+    expect(await count(page, finished)).toBe(finishedAtCancel);
+    expect(finishedAtCancel).toBeLessThan(40);
+    // Every item the Cancel stopped is listed once, marked as cancelled, and counted.
+    const cancelled = page.locator('#results li.cancelled');
+    expect(await cancelled.count()).toBe(40 - finishedAtCancel);
+    for (const text of await cancelled.allTextContents()) expect(text).toMatch(/^item \d+: cancelled /);
+    const shown = await shownCounts(page);
+    expect(shown.cancelled).toBe(40 - finishedAtCancel);
+    expect(shown.succeeded).toBe(await count(page, '#results li.succeeded'));
+    expect(shown.succeeded + shown.failed + shown.cancelled).toBe(40);
     await page.close();
   });
 });
