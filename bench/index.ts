@@ -285,7 +285,12 @@ writeFileSync(
 
 writeFileSync(
   new URL('../docs/performance.md', import.meta.url),
-  `# Performance
+  // The front matter titles the page in the API site (typedoc's projectDocuments).
+  `---
+title: Performance
+---
+
+# Performance
 
 \`npm run bench\` maps a no-op async task (\`async (x) => x\`) over N items with each library and prints the time per
 item and its ratio to the floor: a hand-written loop of \`concurrency\` workers pulling a shared index, the least any

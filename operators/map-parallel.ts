@@ -41,6 +41,7 @@ export function mapParallel<T, R>(
   fn: (...args: [item: T]) => TaskRun<R>,
   options?: ParallelOptions,
 ): OperatorFunction<T, ItemResult<R>>;
+/** */
 export function mapParallel<T, O>(
   fn: ItemFunction<T, O>,
   options?: ParallelOptions,

@@ -94,9 +94,11 @@ export type GatherSettled<T extends readonly unknown[]> = { -readonly [K in keyo
  * ```
  */
 export function gather<T extends readonly Awaitable[]>(...runs: T): Promise<GatherValues<T>>;
+/** */
 export function gather<T extends readonly Awaitable[]>(
   ...args: [...runs: T, options: GatherOptions & { returnErrors: true }]
 ): Promise<GatherSettled<T>>;
+/** */
 export function gather<T extends readonly Awaitable[]>(
   ...args: [...runs: T, options: GatherOptions]
 ): Promise<GatherValues<T> | GatherSettled<T>>;

@@ -1,3 +1,13 @@
+/**
+ * The core of rxtask: `task()` and its lazy runs, `parallelMap`, futures and task groups, `gather` and `wait`, rate
+ * and concurrency limits, run events, the result cache and checkpoints, and the errors runs fail with.
+ *
+ * ```sh
+ * npm install rxtask rxjs
+ * ```
+ *
+ * @module rxtask
+ */
 export {
   type AsyncIterableOptions,
   type OverflowPolicy,

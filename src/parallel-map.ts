@@ -214,6 +214,7 @@ export function parallelMap<T, R>(
   items: MapInput<T>,
   options?: ParallelOptions,
 ): ParallelRun<R>;
+/** */
 export function parallelMap<T, O>(
   fn: ItemFunction<T, O>,
   items: MapInput<T>,

@@ -1,3 +1,9 @@
+/**
+ * Tasks whose function runs on worker threads (Piscina, an optional peer dependency), for CPU-bound work: the same
+ * interface as `task()`, with a shared or private {@link WorkerPool}.
+ *
+ * @module rxtask/worker
+ */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TaskContext } from '../src/context.js';

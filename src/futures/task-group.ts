@@ -86,6 +86,7 @@ export function taskGroup<R>(
   body: (group: TaskGroup) => R | PromiseLike<R>,
   options?: TaskGroupOptions,
 ): Promise<Awaited<R>>;
+/** */
 export function taskGroup(options?: TaskGroupOptions): TaskGroup;
 export function taskGroup<R>(
   bodyOrOptions?: ((group: TaskGroup) => R | PromiseLike<R>) | TaskGroupOptions,
