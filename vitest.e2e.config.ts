@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// End-to-end tests against real parts: the browser demo in Debian's Chromium, the BullMQ runner on Debian's Redis.
+// End-to-end tests against real parts: the packed tarball in a project of its own, the demo in a terminal, the browser
+// demo and the API site in Debian's Chromium, the BullMQ runner on Debian's Redis.
 // `npm run test:e2e` (needs `chromium` and `redis-server` on the PATH).
 export default defineConfig({
   test: {
