@@ -1,11 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { join, resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type StaticSite, serveFolder } from './support/chromium.js';
 
 /**
  * End to end: builds examples/browser with Vite, serves it on loopback and drives it in Debian's Chromium through
@@ -14,52 +11,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = resolve(__dirname, '..');
 const demo = join(root, 'examples', 'browser');
 const dist = join(demo, 'dist');
-const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 
-let server: Server;
+let site: StaticSite;
 let browser: Browser;
 let url: string;
 
-function chromiumPath(): string {
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('Chromium is not on the PATH: install Debian’s package with `apt-get install -y chromium`');
-  }
-}
-
 beforeAll(async () => {
   await build({ configFile: join(demo, 'vite.config.ts'), logLevel: 'silent' });
-  server = createServer(async (request, response) => {
-    const path = request.url === '/' ? '/index.html' : (request.url ?? '/');
-    try {
-      const body = await readFile(join(dist, path.split('?')[0]));
-      response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' });
-      response.end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  site = await serveFolder(dist);
+  url = site.url;
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((closed) => server?.close(closed));
+  await site?.close();
 });
 
 async function open(): Promise<Page> {

@@ -1,13 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type StaticSite, serveFolder } from './support/chromium.js';
 
 /**
  * End to end: builds the typedoc site (typedoc.json, as `npm run docs` does) into a temporary directory, serves it on
@@ -16,12 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 const root = resolve(__dirname, '..');
 const shots = join(tmpdir(), 'rxtask-docs-site');
-const types: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-};
 const modules = ['rxtask', 'rxtask/operators', 'rxtask/worker', 'rxtask/bullmq', 'rxtask/lmdb'];
 const guides = [
   'Getting started',
@@ -38,17 +30,9 @@ const guides = [
 ];
 
 let out: string;
-let server: Server;
+let site: StaticSite;
 let browser: Browser;
 let url: string;
-
-function chromiumPath(): string {
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('Chromium is not on the PATH: install Debian’s package with `apt-get install -y chromium`');
-  }
-}
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'rxtask-docs-'));
@@ -61,37 +45,14 @@ beforeAll(async () => {
       throw new Error(`typedoc failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
     },
   );
-  server = createServer(async (request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-    const file = join(out, path.endsWith('/') ? `${path}index.html` : path);
-    try {
-      const body = await readFile(file);
-      response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-      response.end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  site = await serveFolder(out);
+  url = site.url;
+  browser = await launchChromium();
 }, 240_000);
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((closed) => server?.close(closed));
+  await site?.close();
   if (out) rmSync(out, { recursive: true, force: true });
 });
 
