@@ -29,16 +29,14 @@ export default defineConfig({
   dts: true,
   // One copy of shared code (error classes, the engine) for every entry point, in both formats.
   splitting: true,
+  // Rollup turns the split ESM chunks into CommonJS. Without it tsup uses sucrase, which rewrites every class with
+  // fields into an anonymous `_class` expression, so errors, runs and stack frames showed `_class11`.
+  treeshake: true,
   // `import.meta.url` in the CommonJS build, for the worker pool to find its thread script.
   shims: true,
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  // The CommonJS build goes through a second transform that renames classes with static fields (`_class`): keep
-  // their names there, so errors and runs log as themselves. The ESM build (what browsers bundle) needs no help.
-  esbuildOptions(options, context) {
-    if (context.format === 'cjs') options.keepNames = true;
-  },
   esbuildPlugins: [requirePeers],
   external: ['rxjs', 'piscina', 'bullmq', 'ioredis', 'lmdb'],
   async onSuccess() {

@@ -76,6 +76,17 @@ describe('the packed tarball', () => {
     expect(run('node', ['names.cjs']).trim()).toBe(
       'TimeoutError TaskRun ParallelRun RateLimiter TimeoutError TimeoutError: too slow CallRun',
     );
+    // The library's own classes, in the stack frames of an error it raises.
+    writeFileSync(
+      join(project, 'frames.cjs'),
+      `const { task } = require('rxtask');
+       const slow = task(function slow() { return new Promise((resolve) => setTimeout(resolve, 1000)); }, { timeout: 1 });
+       slow().catch((error) => console.log(error.stack));`,
+    );
+    const stack = run('node', ['frames.cjs']);
+    expect(stack).toMatch(/^TimeoutError: slow timed out after 1 ms/);
+    expect(stack).toContain('at AttemptGuard.timedOut');
+    expect(stack).not.toMatch(/_class/);
   });
 
   it('fills run-name templates in a minified bundle, by given names and by position (issue 18)', async () => {
