@@ -278,7 +278,7 @@ describe('the result cache after outside review', () => {
     await expect(forever()).resolves.toBe(1);
   });
 
-  it('a slow store write does not hold back the next call with the same key', async () => {
+  it('a slow store write neither holds back the next call with the same key nor lets it run again', async () => {
     const map = new Map<string, unknown>();
     let releaseWrite = () => {};
     const store: CacheStore = {
@@ -301,9 +301,37 @@ describe('the result cache after outside review', () => {
       { cache: { store } },
     );
     expect(await fast(1)).toBe(1);
-    expect(await fast(1)).toBe(1); // the write is still pending: it runs again, it does not wait for the write
+    // The write is still pending: the next calls find the result all the same, without waiting for the write.
+    expect(await fast(1)).toBe(1);
+    const result = await fast.map([2, 1]);
+    expect(result.itemResults().map((item) => [item.value, item.attempts])).toEqual([
+      [2, 1],
+      [1, 0],
+    ]);
     expect(calls).toBe(2);
     releaseWrite();
+    expect(await fast(1)).toBe(1);
+    expect(calls).toBe(2);
+  });
+
+  it('a failed store write leaves nothing behind: the next call runs again', async () => {
+    const store: CacheStore = {
+      get: async () => undefined,
+      set: () => Promise.reject(new Error('store is down')),
+      delete: async () => true,
+    };
+    let calls = 0;
+    const fast = task(
+      async (x: number) => {
+        calls += 1;
+        return x;
+      },
+      { cache: { store } },
+    );
+    await fast.map([1]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await fast.map([1]);
+    expect(calls).toBe(2);
   });
 });
 

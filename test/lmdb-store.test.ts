@@ -35,6 +35,18 @@ describe('lmdbStore', () => {
     await second.close();
   });
 
+  it('answers a call made right after the first, while the write is still on its way to disk', async () => {
+    const store = lmdbStore({ path: join(dir, 'at-once.lmdb') });
+    const calls: number[] = [];
+    const square = squareTask(store, calls);
+    expect(await square(3)).toEqual({ square: 9 });
+    expect(await square(3)).toEqual({ square: 9 });
+    const later = await square.map([4, 3]);
+    expect(later.itemResults().map((item) => item.attempts)).toEqual([1, 0]);
+    expect(calls).toEqual([3, 4]);
+    await store.close();
+  });
+
   it('honours ttl, deletes, and refuses bad options', async () => {
     const store = lmdbStore({ path: join(dir, 'ttl.lmdb') });
     await store.set('k', 1, -1);

@@ -70,6 +70,12 @@ class Running {
 const running = new WeakMap<object, Map<string, Running>>();
 
 /**
+ * Results whose write to an asynchronous store (Redis, LMDB) has not landed yet, by store and key: a call made in the
+ * meantime, even right after awaiting the first, finds them there.
+ */
+const writing = new WeakMap<object, Map<string, Stored>>();
+
+/**
  * A task's result cache, resolved from its `cache` option: the store, how keys are made, and the sharing of running
  * calls. @internal
  */
@@ -131,6 +137,8 @@ export class ResultCache {
    */
   find(key: string): Lookup | Promise<Lookup> {
     if (this.options.refresh) return MISS;
+    const landing = writing.get(this.store)?.get(key);
+    if (landing !== undefined) return asLookup(landing);
     const stored = this.store.get(key);
     if (!isPromiseLike(stored)) return asLookup(stored);
     return Promise.resolve(stored).then(asLookup);
@@ -144,11 +152,11 @@ export class ResultCache {
    */
   /** True while an attempt computes `key`. */
   computing(key: string): boolean {
-    return runningIn(this.store).has(key);
+    return mapIn(running, this.store).has(key);
   }
 
   claim(key: string): Claim {
-    const calls = runningIn(this.store);
+    const calls = mapIn(running, this.store);
     const other = calls.get(key);
     if (other !== undefined) return { kind: 'joined', outcome: other.done() };
     const mine = new Running();
@@ -183,7 +191,14 @@ export class ResultCache {
     const stored: Stored = value === undefined ? { undef: true } : { v: value };
     // `Infinity` means as long as the store keeps it: no ttl at all (Redis refuses an infinite one).
     const ttl = this.options.ttl === Number.POSITIVE_INFINITY ? undefined : this.options.ttl;
-    return this.store.set(key, stored, ttl);
+    const written = this.store.set(key, stored, ttl);
+    if (!isPromiseLike(written)) return written;
+    const pending = mapIn(writing, this.store);
+    pending.set(key, stored);
+    const landed = () => {
+      if (pending.get(key) === stored) pending.delete(key);
+    };
+    return Promise.resolve(written).finally(landed);
   }
 }
 
@@ -204,13 +219,14 @@ export interface Shared {
   readonly valueOrError: unknown;
 }
 
-function runningIn(store: object): Map<string, Running> {
-  let calls = running.get(store);
-  if (calls === undefined) {
-    calls = new Map();
-    running.set(store, calls);
+/** The map of `store` among `maps`, made on first use. */
+function mapIn<V>(maps: WeakMap<object, Map<string, V>>, store: object): Map<string, V> {
+  let map = maps.get(store);
+  if (map === undefined) {
+    map = new Map();
+    maps.set(store, map);
   }
-  return calls;
+  return map;
 }
 
 function isStored(value: unknown): value is Stored {
