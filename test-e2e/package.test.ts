@@ -38,9 +38,13 @@ afterAll(() => {
 });
 
 describe('the packed tarball', () => {
-  it('ships only the build and the package files', () => {
+  it('ships the build, the guides and the package files', () => {
     const files = readdirSync(join(project, 'node_modules', 'rxtask')).sort();
-    expect(files).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'dist', 'package.json']);
+    expect(files).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'dist', 'docs', 'package.json']);
+    // The guides the README links to, with their image; not the API site.
+    const docs = readdirSync(join(project, 'node_modules', 'rxtask', 'docs'));
+    expect(docs).toEqual(expect.arrayContaining(['getting-started.md', 'resilience.md', 'performance.svg']));
+    expect(docs).not.toContain('api');
   });
 
   it('works from ESM, with the operators subpath', () => {
@@ -153,21 +157,27 @@ describe('the packed tarball', () => {
     expect(runHere('cjs.cjs')).toBe(message);
   });
 
-  it.each(['node16', 'bundler'])('type-checks with moduleResolution %s', (moduleResolution) => {
-    const module = moduleResolution === 'node16' ? 'node16' : 'esnext';
+  it.each([
+    ['node16', 'node16', 'consumer.mts'],
+    ['bundler', 'esnext', 'consumer.mts'],
+    // TypeScript's default for `module: commonjs`, which reads no `exports`: subpaths resolve through `typesVersions`.
+    ['node10', 'commonjs', 'consumer.ts'],
+  ])('type-checks with moduleResolution %s', (moduleResolution, module, file) => {
     writeFileSync(
-      join(project, 'consumer.mts'),
+      join(project, file),
       `import { task, type TaskRun } from 'rxtask';
        import * as operators from 'rxtask/operators';
+       import type { RetryBackoffOptions } from 'rxtask/operators';
        const toText = task(async (x: number) => String(x));
        const run: TaskRun<string> = toText(1);
+       const retry: RetryBackoffOptions = { attempts: 2 };
        // @ts-expect-error a string is not a number
        toText('1');
-       export { run, operators };`,
+       export { run, operators, retry };`,
     );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     const args = ['--noEmit', '--strict', '--module', module, '--moduleResolution', moduleResolution];
-    expect(() => run('node', [tsc, ...args, '--types', 'node', 'consumer.mts'])).not.toThrow();
+    expect(() => run('node', [tsc, ...args, '--types', 'node', file])).not.toThrow();
   });
 });
 
