@@ -59,7 +59,7 @@ export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOper
   }
   const { scheduler = defaultScheduler, ...retryOptions } = options;
   assertScheduler('retryBackoff', 'scheduler', scheduler);
-  const policy = new RetryPolicy('retryBackoff', retryOptions);
+  const policy = new RetryPolicy('retryBackoff', retryOptions, '');
   return (source) => {
     assertSource('retryBackoff', source);
     return new Observable<T>((subscriber) => {

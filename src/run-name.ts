@@ -31,9 +31,12 @@ export function formatRunName(
   if (typeof runName === 'function') return String((runName as (...args: unknown[]) => unknown)(...args));
   return runName.replace(/\{([^{}]+)\}/g, (placeholder, path: string) => {
     const [head, ...properties] = path.trim().split('.');
-    const position = /^\d+$/.test(head) ? Number(head) : parameters.indexOf(head);
-    if (position < 0 || position >= args.length) return placeholder;
-    let value: unknown = args[position];
+    let position = /^\d+$/.test(head) ? Number(head) : parameters.indexOf(head);
+    // A rest parameter (`...ids`) names all the arguments from its position on.
+    const rest = position < 0 ? parameters.indexOf(`...${head}`) : -1;
+    if (rest >= 0) position = rest;
+    if (position < 0 || position > args.length || (rest < 0 && position === args.length)) return placeholder;
+    let value: unknown = rest >= 0 ? args.slice(rest) : args[position];
     for (const property of properties) {
       if (value === null || value === undefined) return placeholder;
       value = (value as Record<string, unknown>)[property];
@@ -43,8 +46,9 @@ export function formatRunName(
 }
 
 /**
- * The names of a function's simple parameters, read from its source (`(dataset, modelConfig = {}) => …`); a
- * destructured or unreadable parameter leaves a gap that only its position can fill. @internal
+ * The names of a function's simple parameters, read from its source (`(dataset, modelConfig = {}, ...rest) => …`),
+ * a rest parameter with its `...`; a destructured or unreadable parameter leaves a gap that only its position can
+ * fill. @internal
  */
 export function parameterNames(fn: (...args: never[]) => unknown): string[] {
   const source = Function.prototype.toString.call(fn);
@@ -56,7 +60,7 @@ export function parameterNames(fn: (...args: never[]) => unknown): string[] {
   return source
     .slice(open + 1, close)
     .split(',')
-    .map((part) => /^\s*(?:\.\.\.)?([A-Za-z_$][\w$]*)\s*(?:=|$)/.exec(part)?.[1] ?? '');
+    .map((part) => /^\s*((?:\.\.\.)?[A-Za-z_$][\w$]*)\s*(?:=|$)/.exec(part)?.[1] ?? '');
 }
 
 /** Checks the `runName` and `parameterNames` options. @internal */
@@ -69,10 +73,15 @@ export function assertRunName(where: string, runName: unknown, names: unknown): 
     throw new TypeError(`${where}: \`parameterNames\` must be an array of strings, got ${describe(names)}`);
   }
   names.forEach((name, position) => {
-    if (typeof name !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(name)) {
+    const last = position === names.length - 1;
+    if (typeof name !== 'string' || !(last ? /^(\.\.\.)?[A-Za-z_$][\w$]*$/ : /^[A-Za-z_$][\w$]*$/).test(name)) {
       throw new TypeError(
-        `${where}: \`parameterNames[${position}]\` must be a parameter name such as "id", got ${describe(name)}`,
+        `${where}: \`parameterNames[${position}]\` must be a parameter name such as "id" (the last may be a rest` +
+          ` parameter, "...ids"), got ${describe(name)}`,
       );
+    }
+    if (names.findIndex((other) => bareName(other) === bareName(name)) !== position) {
+      throw new TypeError(`${where}: \`parameterNames\` names "${bareName(name)}" twice`);
     }
   });
 }
@@ -94,7 +103,8 @@ export function templateParameters(
 ): readonly string[] {
   if (typeof runName !== 'string') return [];
   const names = given ?? parameterNames(fn);
-  const unknown = placeholderNames(runName).filter((name) => !names.includes(name));
+  const known = names.map(bareName);
+  const unknown = placeholderNames(runName).filter((name) => !known.includes(name));
   if (unknown.length === 0) return names;
   const listed = `{${unknown.join('}, {')}}`;
   if (given !== undefined) {
@@ -107,10 +117,16 @@ export function templateParameters(
     warn(
       `${where}: \`runName\` "${runName}" names ${listed}, which the function's parameters` +
         ` (${names.filter(Boolean).join(', ') || 'none readable'}) do not include, so it is left as it is.` +
-        ' If the code is minified, give the names with the task (`parameterNames: [...]`) or use positions ({0}).',
+        ' A minifier or bundler may have renamed them: give the names with the task (`parameterNames: [...]`)' +
+        ' or use positions ({0}).',
     );
   }
   return names;
+}
+
+/** A parameter's name without the `...` of a rest parameter. */
+function bareName(name: string): string {
+  return name.startsWith('...') ? name.slice(3) : name;
 }
 
 /** The argument names a template uses: the heads of its placeholders that are not positions. */

@@ -42,9 +42,10 @@ export interface TaskOptions extends PolicyOptions {
    */
   runName?: RunName;
   /**
-   * The names a `runName` template uses for the arguments, in order: `['dataset', 'modelConfig']`. Without it they
-   * are read from the function's source, which a minifier rewrites (`(id) => …` becomes `(e) => …`); give them in
-   * code that will be minified, or name arguments by position (`{0}`, `{1.name}`).
+   * The names a `runName` template uses for the arguments, in order: `['dataset', 'modelConfig']`; the last may be a
+   * rest parameter (`'...ids'`). Without it they are read from the function's source, which a minifier or bundler may
+   * rewrite (`(id) => …` becomes `(e) => …`); give them in code that will be minified, or name arguments by position
+   * (`{0}`, `{1.name}`).
    */
   parameterNames?: readonly string[];
   /** Futures or runs to wait for before starting, though no data passes between them (Prefect's `wait_for`). */

@@ -293,7 +293,9 @@ describe('run names', () => {
       expect(fetchUser.submit(3).runName).toBe('fetch user {id} of {1}');
       fetchUser.with({ name: 'again' });
       expect(warning).toHaveBeenCalledTimes(1);
-      expect(warning.mock.calls[0][0]).toMatch(/names \{id\}, which the function's parameters \(e\).*parameterNames/);
+      expect(warning.mock.calls[0][0]).toMatch(
+        /names \{id\}, which the function's parameters \(e\).*minifier or bundler.*parameterNames/,
+      );
       expect(warning.mock.calls[0][1]).toEqual({ code: 'RXTASK_RUN_NAME' });
       task((id: number) => id, { runName: 'fetch user {id}' });
       expect(warning).toHaveBeenCalledTimes(1);
@@ -302,12 +304,31 @@ describe('run names', () => {
     }
   });
 
+  it('give a rest parameter every argument from its position on, read from the source or given', () => {
+    const tagged = task((label: string, ...ids: number[]) => `${label}: ${ids.length}`, {
+      runName: '{label}: {ids} ({ids.length})',
+    });
+    expect(tagged.submit('batch', 1, 2, 3).runName).toBe('batch: 1,2,3 (3)');
+    expect(tagged.submit('none').runName).toBe('none:  (0)');
+    const given = task((e: string, ...t: number[]) => e + t.length, {
+      runName: '{label}: {ids}',
+      parameterNames: ['label', '...ids'],
+    });
+    expect(given.submit('batch', 4, 5).runName).toBe('batch: 4,5');
+  });
+
   it('throw at the call for parameterNames that are wrong or miss a name the template uses', () => {
     expect(() => task((e: number) => e, { parameterNames: 'id' as never })).toThrow(
       new TypeError('task: `parameterNames` must be an array of strings, got "id" (string)'),
     );
     expect(() => task((e: number) => e, { parameterNames: ['id', 3 as never] })).toThrow(
-      /`parameterNames\[1\]` must be a parameter name such as "id", got 3 \(number\)/,
+      /`parameterNames\[1\]` must be a parameter name such as "id" .*, got 3 \(number\)/,
+    );
+    expect(() => task((e: number) => e, { parameterNames: ['...ids', 'id'] })).toThrow(
+      /`parameterNames\[0\]` must be a parameter name such as "id" \(the last may be a rest parameter, "...ids"\)/,
+    );
+    expect(() => task((e: number, t: number) => e + t, { parameterNames: ['x', '...x'] })).toThrow(
+      new TypeError('task: `parameterNames` names "x" twice'),
     );
     expect(() => task((e: number) => e, { runName: 'fetch {user}', parameterNames: ['id'] })).toThrow(
       new RangeError('task: `runName` names {user}, which `parameterNames` (id) does not list'),

@@ -125,18 +125,23 @@ export class RetryPolicy {
   private readonly jitter: Jitter;
   private readonly options: RetryOptions;
 
+  /**
+   * @param prefix How error messages name the options: `retry.` for a task's or a map's `retry` option, nothing for
+   *   the `retryBackoff` operator, whose options are its own.
+   */
   constructor(
     private readonly where: string,
     options: RetryOptions,
+    private readonly prefix = 'retry.',
   ) {
     const checked = assertOptions<RetryOptions>(where, options, RETRY_OPTIONS) ?? {};
-    assertPositiveInteger(where, 'retry.attempts', checked.attempts, false);
-    assertNonNegative(where, 'retry.backoff', checked.backoff);
-    assertDuration(where, 'retry.maxDelay', checked.maxDelay);
-    assertDuration(where, 'retry.maxRetryAfter', checked.maxRetryAfter);
-    assertNonNegative(where, 'retry.factor', checked.factor);
+    assertPositiveInteger(where, `${prefix}attempts`, checked.attempts, false);
+    assertNonNegative(where, `${prefix}backoff`, checked.backoff);
+    assertDuration(where, `${prefix}maxDelay`, checked.maxDelay);
+    assertDuration(where, `${prefix}maxRetryAfter`, checked.maxRetryAfter);
+    assertNonNegative(where, `${prefix}factor`, checked.factor);
     if (checked.factor !== undefined && checked.factor < 1) {
-      throw new RangeError(`${where}: \`retry.factor\` must be at least 1, got ${checked.factor}`);
+      throw new RangeError(`${where}: \`${prefix}factor\` must be at least 1, got ${checked.factor}`);
     }
     const jitter = checked.jitter ?? 'full';
     const validJitter =
@@ -146,11 +151,11 @@ export class RetryPolicy {
       (typeof jitter === 'number' && jitter >= 0 && jitter <= 1);
     if (!validJitter) {
       throw new (typeof jitter === 'number' ? RangeError : TypeError)(
-        `${where}: \`retry.jitter\` must be 'full', 'equal', 'none' or a number in [0, 1], got ${describe(jitter)}`,
+        `${where}: \`${prefix}jitter\` must be 'full', 'equal', 'none' or a number in [0, 1], got ${describe(jitter)}`,
       );
     }
     for (const callback of ['retryIf', 'retryAfter', 'onRetry'] as const) {
-      if (checked[callback] !== undefined) assertFunction(where, `retry.${callback}`, checked[callback]);
+      if (checked[callback] !== undefined) assertFunction(where, `${prefix}${callback}`, checked[callback]);
     }
     this.options = checked;
     this.attempts = checked.attempts ?? 3;
@@ -190,23 +195,23 @@ export class RetryPolicy {
 
   private retryIf(error: unknown, attempt: number): boolean {
     const answer = this.options.retryIf?.(error, attempt);
-    assertSynchronousResult(this.where, 'retry.retryIf', answer);
+    assertSynchronousResult(this.where, `${this.prefix}retryIf`, answer);
     return Boolean(answer);
   }
 
   /** The server's wait for this error, when `retryAfter` gives one: a finite number of ms ≥ 0, or `undefined`. */
   serverWait(error: unknown): number | undefined {
     const wait = this.options.retryAfter?.(error);
-    assertSynchronousResult(this.where, 'retry.retryAfter', wait);
+    assertSynchronousResult(this.where, `${this.prefix}retryAfter`, wait);
     if (wait === undefined || wait === null) return undefined;
     if (typeof wait !== 'number') {
       throw new TypeError(
-        `${this.where}: \`retry.retryAfter\` must return a number of ms or undefined, got ${describe(wait)}`,
+        `${this.where}: \`${this.prefix}retryAfter\` must return a number of ms or undefined, got ${describe(wait)}`,
       );
     }
     if (!(wait >= 0) || !Number.isFinite(wait)) {
       throw new RangeError(
-        `${this.where}: \`retry.retryAfter\` must return a finite number of ms ≥ 0, got ${String(wait)}`,
+        `${this.where}: \`${this.prefix}retryAfter\` must return a finite number of ms ≥ 0, got ${String(wait)}`,
       );
     }
     return wait;

@@ -198,6 +198,13 @@ describe('retryBackoff', () => {
   it('throws at the call for bad options', () => {
     expect(() => retryBackoff({ attempts: 0 })).toThrow(RangeError);
     expect(() => retryBackoff({ backoff: -1 })).toThrow(RangeError);
+    // The operator's options are its own: no `retry.` before their names.
+    expect(() => retryBackoff({ maxRetryAfter: -1 })).toThrow(
+      new RangeError('retryBackoff: `maxRetryAfter` must be a number of ms ≥ 0 (or Infinity), got -1'),
+    );
+    expect(() => retryBackoff({ retryIf: 'yes' as never })).toThrow(
+      new TypeError('retryBackoff: `retryIf` must be a function, got "yes" (string)'),
+    );
     expect(() => retryBackoff('fast' as never)).toThrow(TypeError);
     expect(() => throwError(() => new Error('x')).pipe(retryBackoff({ scheduler: {} as never }))).toThrow(TypeError);
   });
