@@ -270,6 +270,7 @@ export function createRun(
     onEvent: checked.onEvent ?? definition.options.onEvent,
     runEvents,
     runName: runNamer(definition, spread),
+    namesByFunction: typeof definition.options.runName === 'function',
     dependencies: itemDependencies(spread),
     awaitItems: !spread,
     createdHolding: holdsAtCreation(),

@@ -176,6 +176,7 @@ export function callSettings(
     onEvent: definition.options.onEvent,
     runEvents: undefined,
     runName: runNamer(definition, true),
+    namesByFunction: typeof definition.options.runName === 'function',
     // A call's arguments were resolved before it got here.
     dependencies: undefined,
     awaitItems: false,
@@ -230,6 +231,9 @@ function subscribeDirectCall(
     reporter = new CallReporter(targets, definition, args, attempt);
     reporter.step('queued');
     reporter.step('started');
+  } else if (typeof definition.options.runName === 'function') {
+    // Named though nobody listens, so a `runName` that throws fails the call either way.
+    formatRunName(definition.options.runName, definition.name, definition.parameters, args);
   }
   let settled = false;
   const settle = (ok: boolean, valueOrError: unknown) => {

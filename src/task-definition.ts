@@ -77,7 +77,7 @@ export interface TaskDefinition {
   readonly local: TaskFunction<unknown[]>;
   /** The task's result cache, resolved from its `cache` option. */
   readonly cache: ResultCache | undefined;
-  /** True when a call has nothing around its function: no policy, cache, `onEvent` or `waitFor`. */
+  /** True when a call has nothing around its function: no policy, cache, `onEvent`, `waitFor` or `runName` function. */
   readonly plain: boolean;
 }
 

@@ -180,7 +180,11 @@ export function makeTask(
     local: fn,
     cache,
     plain:
-      !hasPolicies(policies) && cache === undefined && options.onEvent === undefined && options.waitFor === undefined,
+      !hasPolicies(policies) &&
+      cache === undefined &&
+      options.onEvent === undefined &&
+      options.waitFor === undefined &&
+      typeof options.runName !== 'function',
   };
   const callable = (...args: unknown[]) => new CallRun(definition, args, holdsAtCreation(), currentGroupSignal());
   Object.setPrototypeOf(callable, taskMethods);

@@ -281,6 +281,18 @@ describe('user code that throws fails the run and releases everything (defect 3)
     expect((await settleWithin(named.submit(1))).error).toBe(boom);
   });
 
+  it('a runName function that throws fails them as well when nobody listens', async () => {
+    const named = task(async (x: number) => x, {
+      runName: () => {
+        throw boom;
+      },
+    });
+    expect((await settleWithin(named.map([1, 2]))).error).toBe(boom);
+    expect((await settleWithin(named(1))).error).toBe(boom);
+    expect((await settleWithin(named.submit(1))).error).toBe(boom);
+    expect((await settleWithin(named.with({ timeout: 1_000 })(1))).error).toBe(boom);
+  });
+
   it('a task returning a revoked Proxy fails that item alone', async () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();

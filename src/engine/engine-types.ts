@@ -80,6 +80,11 @@ export interface EngineSettings {
   readonly runEvents: { readonly subject: EventStream | undefined } | undefined;
   /** Names an item's run, for events. */
   readonly runName: (item: unknown) => string;
+  /**
+   * `runName` calls a function of the user's: it is called for every item, listened to or not, so that its throw
+   * fails the run whether or not a logger listens somewhere.
+   */
+  readonly namesByFunction: boolean;
   /** Finds and waits for futures and runs among an item's arguments; `undefined` where items cannot hold any. */
   readonly dependencies: DependencyResolver | undefined;
   /** Await items that are Promises (or other thenables) before running them, as p-map does. */

@@ -204,7 +204,9 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
     this.running += 1;
     // Checked again once the input's `next()` has run: nothing starts past the deadline.
     if (this.deadlineAt !== Number.POSITIVE_INFINITY && this.pastDeadline()) return;
-    if (this.reporter !== undefined && !this.report('queued', slot, context, item)) return;
+    if (this.reporter !== undefined) {
+      if (!this.report('queued', slot, context, item)) return;
+    } else if (this.settings.namesByFunction && !this.nameRun(slot, item)) return;
     // After the `queued` listeners: their time is not the item's. With listeners, the reading is shared with the
     // `started` event that follows, unless user code (a key, a store, a dependency) runs between.
     slot.startedAt = this.reporter === undefined ? this.clock.now() : this.clock.share();
@@ -581,6 +583,16 @@ export class ParallelEngine extends RunState implements SlotOwner, GuardHost {
       this.reporter.retrying(slot.runName, context.index, context.attempt, error, delayMs);
     } catch (thrown) {
       return this.userFailed(thrown);
+    }
+    return !this.ended;
+  }
+
+  /** Names the item's run with the user's `runName` function, with nobody listening; false when it threw. */
+  private nameRun(slot: Slot, item: unknown): boolean {
+    try {
+      slot.runName = this.settings.runName(item);
+    } catch (error) {
+      return this.userFailed(error);
     }
     return !this.ended;
   }
