@@ -51,7 +51,8 @@ function usageError(message: string): never {
 function describeFlagError(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return undefined;
-  const message = (error as Error).message.split('. ')[0];
+  // Node's own text may run over several lines and sentences: its first is the one line a user needs.
+  const message = (error as Error).message.split('\n')[0].split('. ')[0].replace(/\.$/, '');
   const flag = /'(.+?)'/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) return `unknown flag ${flag}`;
   return message.charAt(0).toLowerCase() + message.slice(1);

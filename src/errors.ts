@@ -161,15 +161,18 @@ export class UpstreamError extends Error {
     readonly upstream: string,
     cause: unknown,
   ) {
-    // Only the nearest upstream is named: down a long chain, the rest stays in `cause`, and the message stays short.
-    const why =
-      cause instanceof UpstreamError
-        ? `its own upstream '${cause.upstream}' failed`
-        : cause instanceof Error
-          ? cause.message
-          : String(cause);
-    super(`upstream task '${upstream}' failed: ${why}`, { cause });
+    super(`upstream task '${upstream}' failed: ${upstreamFailure(cause)}`, { cause });
   }
+}
+
+/**
+ * Why an upstream failed, for the message. Only the nearest upstream is named: down a long chain, the rest stays in
+ * `cause`, and the message stays short. (Outside the class: a class that names itself in its body is renamed
+ * `_UpstreamError` by esbuild's bundler.)
+ */
+function upstreamFailure(cause: unknown): string {
+  if (cause instanceof UpstreamError) return `its own upstream '${cause.upstream}' failed`;
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /**

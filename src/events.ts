@@ -177,7 +177,8 @@ export class EventTargets {
   /** The targets of a run, or `undefined` when nobody listens (so the run reports nothing at all). */
   static of(run: EventStream | undefined, onEvent: ((event: RunEvent) => void) | undefined): EventTargets | undefined {
     const nobody = !hub.observed && run?.observed !== true && onEvent === undefined;
-    return nobody ? undefined : new EventTargets(run, onEvent);
+    // `this`, not the class by name: a class that names itself in its body is renamed `_EventTargets` by esbuild's bundler.
+    return nobody ? undefined : new this(run, onEvent);
   }
 
   /**

@@ -83,7 +83,8 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
   map: {
     value(this: AnyTask, ...args: unknown[]) {
       const where = `${this.name}.map`;
-      const options = isOptionsArgument(args[args.length - 1]) ? (args.pop() as ParallelOptions) : undefined;
+      const parameters = this[TASK_DEFINITION].local.length;
+      const options = isOptionsArgument(args, parameters) ? (args.pop() as ParallelOptions) : undefined;
       if (args.length === 1 && !isObservableLike(args[0])) assertMapArgument(where, 0, args[0]);
       if (args.length === 1) return createRun(where, this, args[0] as MapInput<unknown>, false, options);
       // As Prefect's map: with several arguments, a value that is not iterable (or is a string) goes to every call.
@@ -146,17 +147,17 @@ function isMappable(value: unknown): boolean {
 }
 
 /**
- * A trailing plain object of `task.map` is its options when every key is an option's name; any other object is an
- * argument (wrap an argument that looks like options in `unmapped`).
+ * A trailing plain object of `task.map` is its options when every key is an option's name, or when it comes after
+ * as many arguments as the function has parameters: then it is checked as options, so a misspelt one is an error,
+ * not an argument the function never reads. Any other object is an argument (wrap an argument that looks like
+ * options in `unmapped`).
  */
-function isOptionsArgument(value: unknown): boolean {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    Object.getPrototypeOf(value) === Object.prototype &&
-    !isMappable(value) &&
-    Object.keys(value).every((key) => (PARALLEL_OPTION_NAMES as readonly string[]).includes(key))
-  );
+function isOptionsArgument(args: readonly unknown[], parameters: number): boolean {
+  const value = args[args.length - 1];
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  if (isMappable(value)) return false;
+  if (args.length > 1 && args.length > parameters) return true;
+  return Object.keys(value).every((key) => (PARALLEL_OPTION_NAMES as readonly string[]).includes(key));
 }
 
 /** Makes the callable task: a function whose prototype holds the shared methods. @internal */

@@ -81,12 +81,22 @@ describe.concurrent('npm run demo', { timeout: 60_000 }, () => {
   });
 
   it('answers an unknown flag or a bad value with one line on stderr and exit code 2', async () => {
-    const [unknownFlag, badValue] = await Promise.all([finished(['--foo']), finished(['--items', 'many'])]);
+    const [unknownFlag, badValue, negative] = await Promise.all([
+      finished(['--foo']),
+      finished(['--items', 'many']),
+      finished(['--concurrency', '-1']),
+    ]);
     expect(unknownFlag).toEqual({ code: 2, stdout: '', stderr: 'demo: unknown flag --foo (try --help)\n' });
     expect(badValue).toEqual({
       code: 2,
       stdout: '',
       stderr: "demo: --items must be a positive integer, got 'many' (try --help)\n",
+    });
+    // Node's parser explains a value starting with a dash over three lines: the demo keeps the first.
+    expect(negative).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "demo: option '--concurrency' argument is ambiguous (try --help)\n",
     });
   });
 

@@ -80,6 +80,19 @@ describe('the packed tarball', () => {
     expect(run('node', ['names.cjs']).trim()).toBe(
       'TimeoutError TaskRun ParallelRun RateLimiter TimeoutError TimeoutError: too slow CallRun',
     );
+    // Every class each entry point exports is named as it is exported, from both module systems.
+    writeFileSync(
+      join(project, 'exported.cjs'),
+      `const entries = ['rxtask', 'rxtask/operators', 'rxtask/worker'];
+       const misnamed = (module) => Object.entries(module)
+         .filter(([name, value]) => typeof value === 'function' && /^class\\b/.test(Function.prototype.toString.call(value)) && value.name !== name)
+         .map(([name, value]) => name + ' is ' + value.name);
+       Promise.all(entries.map((entry) => import(entry))).then((esm) => {
+         const cjs = entries.map((entry) => require(entry));
+         console.log(JSON.stringify([...esm.flatMap(misnamed), ...cjs.flatMap(misnamed)]));
+       });`,
+    );
+    expect(JSON.parse(run('node', ['exported.cjs']))).toEqual([]);
     // The library's own classes, in the stack frames of an error it raises.
     writeFileSync(
       join(project, 'frames.cjs'),

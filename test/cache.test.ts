@@ -314,6 +314,29 @@ describe('the result cache after outside review', () => {
     expect(calls).toBe(2);
   });
 
+  it('a result still on its way to a slow store expires with its ttl all the same', async () => {
+    vi.useFakeTimers();
+    const store: CacheStore = {
+      get: async () => undefined,
+      set: () => new Promise<void>(() => {}), // never lands
+      delete: async () => true,
+    };
+    let calls = 0;
+    const fast = task(
+      async (x: number) => {
+        calls += 1;
+        return x;
+      },
+      { cache: { store, ttl: 10 } },
+    );
+    await fast(1);
+    await fast(1);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(30);
+    await fast(1);
+    expect(calls).toBe(2);
+  });
+
   it('a failed store write leaves nothing behind: the next call runs again', async () => {
     const store: CacheStore = {
       get: async () => undefined,

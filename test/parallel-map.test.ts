@@ -454,6 +454,17 @@ describe('task.map, starmap and stream', () => {
     expect((await add.map([1, 2], new Set([10, 20]))).values()).toEqual([11, 22]);
   });
 
+  it('checks a trailing object past the function’s parameters as options: a misspelt option is an error', async () => {
+    const inc = task(async (x: number) => x + 1);
+    expect(() => inc.map([1], { concurency: 2 } as never)).toThrow(
+      /anonymous\.map: unknown option `concurency` \(known options: /,
+    );
+    // Within the parameters, a plain object is an argument to broadcast, as before.
+    const label = task((x: number, style: { prefix: string }) => `${style.prefix}${x}`);
+    expect((await label.map([1, 2], { prefix: '#' } as never)).values()).toEqual(['#1', '#2']);
+    expect((await add.map([1, 2], unmapped(1), { concurrency: 1 })).values()).toEqual([2, 3]);
+  });
+
   it('stops at the shortest of unsized inputs, as zip does', async () => {
     function* endless() {
       for (let i = 0; ; i++) yield i;

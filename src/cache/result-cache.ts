@@ -73,7 +73,13 @@ const running = new WeakMap<object, Map<string, Running>>();
  * Results whose write to an asynchronous store (Redis, LMDB) has not landed yet, by store and key: a call made in the
  * meantime, even right after awaiting the first, finds them there.
  */
-const writing = new WeakMap<object, Map<string, Stored>>();
+const writing = new WeakMap<object, Map<string, Landing>>();
+
+/** A result on its way to the store, and when it expires there (`ttl`), in `Date.now()` time. */
+interface Landing {
+  readonly stored: Stored;
+  readonly expiresAt: number;
+}
 
 /**
  * A task's result cache, resolved from its `cache` option: the store, how keys are made, and the sharing of running
@@ -97,7 +103,8 @@ export class ResultCache {
       );
     if (option === true) {
       if (identity === undefined) throw noIdentity();
-      return new ResultCache(where, identity, {}, defaultStore);
+      // `this`, not the class by name: a class that names itself in its body is renamed `_ResultCache` by esbuild's bundler.
+      return new this(where, identity, {}, defaultStore);
     }
     const checked = assertOptions<CacheOptions>(`${where}: cache`, option, CACHE_OPTIONS) ?? {};
     if (checked.key !== undefined) assertFunction(where, 'cache.key', checked.key);
@@ -115,7 +122,7 @@ export class ResultCache {
         throw new TypeError(`${where}: \`cache.store\` must have Keyv's get, set and delete, got ${describe(store)}`);
       }
     }
-    return new ResultCache(where, identity ?? '', checked, store);
+    return new this(where, identity ?? '', checked, store);
   }
 
   /** The key of a call with these arguments; a TypeError names an argument no key can hold. */
@@ -138,7 +145,7 @@ export class ResultCache {
   find(key: string): Lookup | Promise<Lookup> {
     if (this.options.refresh) return MISS;
     const landing = writing.get(this.store)?.get(key);
-    if (landing !== undefined) return asLookup(landing);
+    if (landing !== undefined && Date.now() < landing.expiresAt) return asLookup(landing.stored);
     const stored = this.store.get(key);
     if (!isPromiseLike(stored)) return asLookup(stored);
     return Promise.resolve(stored).then(asLookup);
@@ -194,9 +201,10 @@ export class ResultCache {
     const written = this.store.set(key, stored, ttl);
     if (!isPromiseLike(written)) return written;
     const pending = mapIn(writing, this.store);
-    pending.set(key, stored);
+    const landing: Landing = { stored, expiresAt: Date.now() + (ttl ?? Number.POSITIVE_INFINITY) };
+    pending.set(key, landing);
     const landed = () => {
-      if (pending.get(key) === stored) pending.delete(key);
+      if (pending.get(key) === landing) pending.delete(key);
     };
     return Promise.resolve(written).finally(landed);
   }

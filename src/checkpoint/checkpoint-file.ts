@@ -130,7 +130,8 @@ export class CheckpointFile implements RunCheckpoint {
     } catch (error) {
       throw new CheckpointError(`${where}: cannot open the checkpoint ${path}`, { cause: error });
     }
-    const file = new CheckpointFile(path, where, fd, existing?.done ?? new Map());
+    // `this`, not the class by name: a class that names itself in its body is renamed `_CheckpointFile` by esbuild's bundler.
+    const file = new this(path, where, fd, existing?.done ?? new Map());
     if (existing === undefined) {
       const header: Header = {
         format: FORMAT,

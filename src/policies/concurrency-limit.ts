@@ -56,20 +56,7 @@ export class ConcurrencyLimit {
    * is a RangeError: one name, one budget.
    */
   static named(name: string, limit?: number): ConcurrencyLimit {
-    if (typeof name !== 'string')
-      throw new TypeError(`ConcurrencyLimit.named: \`name\` must be a string, got ${describe(name)}`);
-    const existing = registry.get(name);
-    if (existing !== undefined) {
-      if (limit !== undefined && limit !== existing.limit) {
-        throw new RangeError(`ConcurrencyLimit.named: '${name}' has ${existing.limit} permits, not ${limit}`);
-      }
-      return existing;
-    }
-    if (limit === undefined)
-      throw new TypeError(`ConcurrencyLimit.named: no limit named '${name}' yet; give its \`limit\``);
-    const created = new ConcurrencyLimit(limit, name);
-    registry.set(name, created);
-    return created;
+    return namedLimit(name, limit);
   }
 
   /** Permits held now. */
@@ -130,4 +117,25 @@ export class ConcurrencyLimit {
     waiter.cancelled = true;
     this.live -= 1;
   }
+}
+
+/**
+ * `ConcurrencyLimit.named`, outside the class: a class that names itself in its body is renamed `_ConcurrencyLimit`
+ * by esbuild's bundler, and a static method called detached has no `this`.
+ */
+function namedLimit(name: string, limit: number | undefined): ConcurrencyLimit {
+  if (typeof name !== 'string')
+    throw new TypeError(`ConcurrencyLimit.named: \`name\` must be a string, got ${describe(name)}`);
+  const existing = registry.get(name);
+  if (existing !== undefined) {
+    if (limit !== undefined && limit !== existing.limit) {
+      throw new RangeError(`ConcurrencyLimit.named: '${name}' has ${existing.limit} permits, not ${limit}`);
+    }
+    return existing;
+  }
+  if (limit === undefined)
+    throw new TypeError(`ConcurrencyLimit.named: no limit named '${name}' yet; give its \`limit\``);
+  const created = new ConcurrencyLimit(limit, name);
+  registry.set(name, created);
+  return created;
 }
