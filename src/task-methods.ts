@@ -17,7 +17,7 @@ import { TASK_DEFINITION, type TaskDefinition, type TaskFunction, type TaskOptio
 import { taskIdentity } from './task-identity.js';
 import { isObservableLike } from './task-output.js';
 import type { Task } from './task-types.js';
-import { assertBoolean, assertFunction, assertOptions, assertString, describe } from './validate.js';
+import { assertBoolean, assertFunction, assertOptions, assertString, describe, nearestName } from './validate.js';
 
 const TASK_OPTIONS = [
   'name',
@@ -58,6 +58,71 @@ export function checkTaskOptions(where: string, options: unknown): TaskOptions {
 
 type AnyTask = Task<unknown[], unknown> & { readonly [TASK_DEFINITION]: TaskDefinition };
 
+/** The methods every task shares, named as they are called (`map`, not `value`) in stack frames. */
+const sharedMethods: ThisType<AnyTask> = {
+  with(this: AnyTask, options: TaskOptions) {
+    const definition = this[TASK_DEFINITION];
+    const where = `${this.name}.with`;
+    const overrides = checkTaskOptions(where, options);
+    // Policies left alone are inherited as they are: the new task shares the old one's rate limiter.
+    const policies = resolvePolicies(where, overrides, definition.policies);
+    return makeTask(where, definition.local, { ...definition.options, ...overrides }, policies);
+  },
+  forward(this: AnyTask, ...args: unknown[]) {
+    return this[TASK_DEFINITION].local.apply(new RunContext(this.name, undefined, 1), args);
+  },
+  map(this: AnyTask, ...args: unknown[]) {
+    const where = `${this.name}.map`;
+    const options = isOptionsArgument(args[args.length - 1]) ? (args.pop() as ParallelOptions) : undefined;
+    if (args.length === 1 && !isObservableLike(args[0])) assertMapArgument(where, 0, args[0]);
+    if (args.length === 1) return createRun(where, this, args[0] as MapInput<unknown>, false, options);
+    // As Prefect's map: with several arguments, a value that is not iterable (or is a string) goes to every call.
+    const mapArguments = args.map((arg, position) => {
+      if (isObservableLike(arg)) {
+        throw new TypeError(
+          `${where}: argument ${position + 1} is an Observable; zip only Iterables and AsyncIterables`,
+        );
+      }
+      return arg instanceof Unmapped || isMappable(arg) ? arg : new Unmapped(arg);
+    });
+    return createRun(where, this, zipArguments(where, mapArguments as Iterable<unknown>[]), true, options);
+  },
+  submit(this: AnyTask, ...args: unknown[]) {
+    const definition = this[TASK_DEFINITION];
+    let runName: string;
+    try {
+      runName = formatRunName(definition.options.runName, definition.name, definition.parameters, args);
+    } catch (error) {
+      // A `runName` function that throws fails the future, as it would fail a call.
+      return new TaskFuture(definition.name, definition.name).fail(error);
+    }
+    const future = new TaskFuture(definition.name, runName);
+    if (isPlainCall(definition, args, undefined)) {
+      return future.runDirectly(definition.fn, new RunContext(definition.name, undefined, 1), args);
+    }
+    return future.follow(
+      (markRunning, calls) =>
+        new Observable<unknown>((subscriber) => subscribeCall(definition, args, subscriber, markRunning, calls)),
+    );
+  },
+  starmap(this: AnyTask, tuples: MapInput<unknown[]>, options?: ParallelOptions) {
+    assertItems(`${this.name}.starmap`, tuples);
+    return createRun(`${this.name}.starmap`, this, tuples, true, options);
+  },
+  stream(this: AnyTask, items: MapInput<unknown>, options?: ParallelOptions) {
+    const where = `${this.name}.stream`;
+    assertItems(where, items);
+    const run = createRun(where, this, items, false, { ...options, stopOnError: true });
+    return new Observable<unknown>((subscriber) =>
+      run.subscribe({
+        next: (item: ItemResult<unknown>) => (item.ok ? subscriber.next(item.value) : subscriber.error(item.error)),
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+    );
+  },
+};
+
 /** The methods every task shares; each task function gets this as its prototype, so no method is made per task. */
 const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
   options: {
@@ -65,80 +130,7 @@ const taskMethods: ThisType<AnyTask> = Object.create(Function.prototype, {
       return this[TASK_DEFINITION].options;
     },
   },
-  with: {
-    value(this: AnyTask, options: TaskOptions) {
-      const definition = this[TASK_DEFINITION];
-      const where = `${this.name}.with`;
-      const overrides = checkTaskOptions(where, options);
-      // Policies left alone are inherited as they are: the new task shares the old one's rate limiter.
-      const policies = resolvePolicies(where, overrides, definition.policies);
-      return makeTask(where, definition.local, { ...definition.options, ...overrides }, policies);
-    },
-  },
-  forward: {
-    value(this: AnyTask, ...args: unknown[]) {
-      return this[TASK_DEFINITION].local.apply(new RunContext(this.name, undefined, 1), args);
-    },
-  },
-  map: {
-    value(this: AnyTask, ...args: unknown[]) {
-      const where = `${this.name}.map`;
-      const parameters = this[TASK_DEFINITION].local.length;
-      const options = isOptionsArgument(args, parameters) ? (args.pop() as ParallelOptions) : undefined;
-      if (args.length === 1 && !isObservableLike(args[0])) assertMapArgument(where, 0, args[0]);
-      if (args.length === 1) return createRun(where, this, args[0] as MapInput<unknown>, false, options);
-      // As Prefect's map: with several arguments, a value that is not iterable (or is a string) goes to every call.
-      const mapArguments = args.map((arg, position) => {
-        if (isObservableLike(arg)) {
-          throw new TypeError(
-            `${where}: argument ${position + 1} is an Observable; zip only Iterables and AsyncIterables`,
-          );
-        }
-        return arg instanceof Unmapped || isMappable(arg) ? arg : new Unmapped(arg);
-      });
-      return createRun(where, this, zipArguments(where, mapArguments as Iterable<unknown>[]), true, options);
-    },
-  },
-  submit: {
-    value(this: AnyTask, ...args: unknown[]) {
-      const definition = this[TASK_DEFINITION];
-      let runName: string;
-      try {
-        runName = formatRunName(definition.options.runName, definition.name, definition.parameters, args);
-      } catch (error) {
-        // A `runName` function that throws fails the future, as it would fail a call.
-        return new TaskFuture(definition.name, definition.name).fail(error);
-      }
-      const future = new TaskFuture(definition.name, runName);
-      if (isPlainCall(definition, args, undefined)) {
-        return future.runDirectly(definition.fn, new RunContext(definition.name, undefined, 1), args);
-      }
-      return future.follow(
-        (markRunning, calls) =>
-          new Observable<unknown>((subscriber) => subscribeCall(definition, args, subscriber, markRunning, calls)),
-      );
-    },
-  },
-  starmap: {
-    value(this: AnyTask, tuples: MapInput<unknown[]>, options?: ParallelOptions) {
-      assertItems(`${this.name}.starmap`, tuples);
-      return createRun(`${this.name}.starmap`, this, tuples, true, options);
-    },
-  },
-  stream: {
-    value(this: AnyTask, items: MapInput<unknown>, options?: ParallelOptions) {
-      const where = `${this.name}.stream`;
-      assertItems(where, items);
-      const run = createRun(where, this, items, false, { ...options, stopOnError: true });
-      return new Observable<unknown>((subscriber) =>
-        run.subscribe({
-          next: (item: ItemResult<unknown>) => (item.ok ? subscriber.next(item.value) : subscriber.error(item.error)),
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => subscriber.complete(),
-        }),
-      );
-    },
-  },
+  ...Object.fromEntries(Object.entries(sharedMethods).map(([name, value]) => [name, { value }])),
 });
 
 /** An argument `task.map` iterates: any Iterable or AsyncIterable but a string. */
@@ -147,18 +139,20 @@ function isMappable(value: unknown): boolean {
 }
 
 /**
- * A trailing plain object of `task.map` is its options when every key is an option's name, or when it comes after
- * as many arguments as the function has parameters: then it is checked as options, so a misspelt one is an error,
- * not an argument the function never reads. Any other object is an argument (wrap an argument that looks like
- * options in `unmapped`).
+ * A trailing plain object of `task.map` is its options when every key is an option's name or a misspelling of one
+ * (`concurency`), which the options check then names; any other object is an argument (wrap an argument that looks
+ * like options in `unmapped`).
  */
-function isOptionsArgument(args: readonly unknown[], parameters: number): boolean {
-  const value = args[args.length - 1];
-  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  if (isMappable(value)) return false;
-  if (args.length > 1 && args.length > parameters) return true;
-  return Object.keys(value).every((key) => (PARALLEL_OPTION_NAMES as readonly string[]).includes(key));
+function isOptionsArgument(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || isMappable(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  // A plain object, also one made with a null prototype or in another realm (vm, an iframe).
+  if (prototype !== null && Object.getPrototypeOf(prototype) !== null) return false;
+  const keys = Object.keys(value);
+  return keys.every((key) => OPTION_NAMES.includes(key) || nearestName(key, OPTION_NAMES) !== undefined);
 }
+
+const OPTION_NAMES: readonly string[] = PARALLEL_OPTION_NAMES;
 
 /** Makes the callable task: a function whose prototype holds the shared methods. @internal */
 export function makeTask(

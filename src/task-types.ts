@@ -87,10 +87,11 @@ export interface Task<A extends unknown[], R, Output = unknown> {
   /**
    * Runs the task over its inputs in parallel (see `parallelMap`). With several arguments, as Prefect's `.map`:
    * iterables are zipped (sized ones must be of equal length), and `unmapped(value)` passes one value to every call.
-   * Options may follow the last argument.
+   * Options may follow the last argument. One Observable may stand for the one argument of a task of one parameter.
    */
   map(...args: MapArguments<A> | [...MapArguments<A>, ParallelOptions]): ParallelRun<R>;
   map(...args: BroadcastArguments<A> | [...BroadcastArguments<A>, ParallelOptions]): ParallelRun<R>;
+  map(items: Observable<A[0]>, options?: ParallelOptions): ParallelRun<R>;
   /**
    * Starts the task now and returns a {@link TaskFuture} (Prefect's `.submit`). Futures and TaskRuns among the
    * arguments, at the top level or inside arrays and plain objects, are waited for and replaced by their values

@@ -30,10 +30,43 @@ export function assertOptions<T extends object>(
   }
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
-      throw new TypeError(`${where}: unknown option \`${key}\` (known options: ${known.join(', ')})`);
+      const near = nearestName(key, known);
+      const hint = near === undefined ? `known options: ${known.join(', ')}` : `did you mean \`${near}\`?`;
+      throw new TypeError(`${where}: unknown option \`${key}\` (${hint})`);
     }
   }
   return value as T;
+}
+
+/**
+ * The name among `names` that `key` misspells: at most two letters added, dropped or changed (one for names under
+ * seven letters), or `undefined`.
+ */
+export function nearestName(key: string, names: readonly string[]): string | undefined {
+  let nearest: string | undefined;
+  let nearestDistance = Number.POSITIVE_INFINITY;
+  for (const name of names) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance < nearestDistance && distance <= (name.length < 7 ? 1 : 2)) {
+      nearest = name;
+      nearestDistance = distance;
+    }
+  }
+  return nearest;
+}
+
+/** Levenshtein's distance: the fewest letters added, dropped or changed to turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const changed = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, changed));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 export function assertString(where: string, option: string, value: unknown): void {

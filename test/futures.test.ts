@@ -434,6 +434,16 @@ describe('ConcurrencyLimit', () => {
     expect(ConcurrencyLimit.named('futures-test')).toBe(named);
     expect(() => ConcurrencyLimit.named('futures-test', 5)).toThrow(RangeError);
     expect(() => ConcurrencyLimit.named('never-defined')).toThrow(TypeError);
+    // The limit is checked before it is compared, and a detached `named` works.
+    expect(() => ConcurrencyLimit.named('futures-test', '2' as never)).toThrow(
+      new TypeError('ConcurrencyLimit.named: `limit` must be a number, got "2" (string)'),
+    );
+    const { named: detached } = ConcurrencyLimit;
+    expect(detached('futures-test')).toBe(named);
+    ConcurrencyLimit.named('futures-one', 1);
+    expect(() => ConcurrencyLimit.named('futures-one', 2)).toThrow(
+      new RangeError("ConcurrencyLimit.named: 'futures-one' has 1 permit, not 2"),
+    );
     const byName = task(async () => named.active, { concurrencyLimit: 'futures-test' });
     expect(await byName()).toBe(1);
   });

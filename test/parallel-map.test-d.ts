@@ -50,6 +50,10 @@ describe('parallel map types', () => {
     pair.map([1], [2]);
     const one = task(async (x: number) => x * 2);
     expectTypeOf(one.stream([1, 2])).toEqualTypeOf<Observable<number>>();
+    // An Observable input, as parallelMap and stream take.
+    expectTypeOf(one.map(of(1, 2), { concurrency: 1 })).toEqualTypeOf<ParallelRun<number>>();
+    // @ts-expect-error the Observable's values must be numbers
+    one.map(of('1'));
   });
 
   it('types mapParallel as an operator of ItemResults', () => {

@@ -454,14 +454,20 @@ describe('task.map, starmap and stream', () => {
     expect((await add.map([1, 2], new Set([10, 20]))).values()).toEqual([11, 22]);
   });
 
-  it('checks a trailing object past the function’s parameters as options: a misspelt option is an error', async () => {
+  it('takes a trailing object of option names, or of misspellings of them, as options: a misspelt one is an error', async () => {
     const inc = task(async (x: number) => x + 1);
     expect(() => inc.map([1], { concurency: 2 } as never)).toThrow(
-      /anonymous\.map: unknown option `concurency` \(known options: /,
+      new TypeError('anonymous.map: unknown option `concurency` (did you mean `concurrency`?)'),
     );
-    // Within the parameters, a plain object is an argument to broadcast, as before.
-    const label = task((x: number, style: { prefix: string }) => `${style.prefix}${x}`);
+    expect(() => inc.map([1], { concurrency: 2, orderd: true } as never)).toThrow(/unknown option `orderd`/);
+    // Made with a null prototype, or in another realm: a plain object all the same.
+    const bare = Object.assign(Object.create(null), { concurrency: 0 });
+    expect(() => inc.map([1], bare)).toThrow(RangeError);
+    // Anything else is an argument to broadcast, whatever the function's parameters look like.
+    const label = task((x: number, style: { prefix: string } = { prefix: '' }) => `${style.prefix}${x}`);
     expect((await label.map([1, 2], { prefix: '#' } as never)).values()).toEqual(['#1', '#2']);
+    const withRest = task((x: number, ...styles: { prefix: string }[]) => `${styles[0].prefix}${x}`);
+    expect((await withRest.map([1], { prefix: '>' } as never)).values()).toEqual(['>1']);
     expect((await add.map([1, 2], unmapped(1), { concurrency: 1 })).values()).toEqual([2, 3]);
   });
 

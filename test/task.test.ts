@@ -199,9 +199,26 @@ describe('task options', () => {
     expect(() => task(undefined as never)).toThrow(TypeError);
   });
 
+  it('names its methods as they are called, for stack frames', () => {
+    const t = task((x: number) => x);
+    expect([t.map, t.starmap, t.stream, t.submit, t.with, t.forward].map((method) => method.name)).toEqual([
+      'map',
+      'starmap',
+      'stream',
+      'submit',
+      'with',
+      'forward',
+    ]);
+  });
+
   it('throws a TypeError naming an option of the wrong type or an unknown option', () => {
     expect(() => task(() => 1, { name: 7 as never })).toThrow(/`name` must be a string, got 7 \(number\)/);
     expect(() => task(() => 1, { nmae: 'x' } as never)).toThrow(/unknown option `nmae`/);
+    // A near miss is named; anything else lists the options.
+    expect(() => task(() => 1, { timout: 5 } as never)).toThrow(
+      new TypeError('task: unknown option `timout` (did you mean `timeout`?)'),
+    );
+    expect(() => task(() => 1, { speed: 5 } as never)).toThrow(/unknown option `speed` \(known options: name, /);
     expect(() => task(() => 1, 'fast' as never)).toThrow(/`options` must be an object/);
     expect(() => task(() => 1).with({ name: false as never })).toThrow(TypeError);
   });

@@ -109,6 +109,9 @@ describe('workerTask', () => {
   });
 
   it('creates its own pool lazily and closes it', async () => {
+    expect(() => new WorkerPool({ maxThreads: 1 } as never)).toThrow(
+      new TypeError('WorkerPool: unknown option `maxThreads` (known options: threads, piscina)'),
+    );
     const own = new WorkerPool({ threads: 1 });
     const lazy = workerTask<[number, number], number>(functions, 'add', { pool: own });
     expect(own.started).toBe(false);

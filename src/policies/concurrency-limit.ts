@@ -126,10 +126,12 @@ export class ConcurrencyLimit {
 function namedLimit(name: string, limit: number | undefined): ConcurrencyLimit {
   if (typeof name !== 'string')
     throw new TypeError(`ConcurrencyLimit.named: \`name\` must be a string, got ${describe(name)}`);
+  assertPositiveInteger('ConcurrencyLimit.named', 'limit', limit, false);
   const existing = registry.get(name);
   if (existing !== undefined) {
     if (limit !== undefined && limit !== existing.limit) {
-      throw new RangeError(`ConcurrencyLimit.named: '${name}' has ${existing.limit} permits, not ${limit}`);
+      const permits = (count: number) => `${count} ${count === 1 ? 'permit' : 'permits'}`;
+      throw new RangeError(`ConcurrencyLimit.named: '${name}' has ${permits(existing.limit)}, not ${limit}`);
     }
     return existing;
   }

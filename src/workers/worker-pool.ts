@@ -3,7 +3,7 @@ import type { Piscina } from 'piscina';
 import { decodeError, isEncodedError } from '../error-codec.js';
 import { piscina as piscinaPackage } from '../peers/piscina.js';
 import { ConcurrencyLimit } from '../policies/concurrency-limit.js';
-import { assertPositiveInteger, describe } from '../validate.js';
+import { assertOptions, assertPositiveInteger, describe } from '../validate.js';
 
 /**
  * Options of a {@link WorkerPool}.
@@ -49,6 +49,7 @@ export class WorkerPool {
   private closed = false;
 
   constructor(options: WorkerPoolOptions = {}) {
+    assertOptions('WorkerPool', options, ['threads', 'piscina']);
     assertPositiveInteger('WorkerPool', 'threads', options.threads, false);
     if (options.piscina !== undefined && !(options.piscina instanceof piscinaPackage.Piscina)) {
       throw new TypeError(`WorkerPool: \`piscina\` must be a Piscina instance, got ${describe(options.piscina)}`);
