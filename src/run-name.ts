@@ -31,11 +31,10 @@ export function formatRunName(
   if (typeof runName === 'function') return String((runName as (...args: unknown[]) => unknown)(...args));
   return runName.replace(/\{([^{}]+)\}/g, (placeholder, path: string) => {
     const [head, ...properties] = path.trim().split('.');
-    let position = /^\d+$/.test(head) ? Number(head) : parameters.indexOf(head);
     // A rest parameter (`...ids`) names all the arguments from its position on.
-    const rest = position < 0 ? parameters.indexOf(`...${head}`) : -1;
-    if (rest >= 0) position = rest;
-    if (position < 0 || position > args.length || (rest < 0 && position === args.length)) return placeholder;
+    const rest = parameters.indexOf(`...${head}`);
+    const position = /^\d+$/.test(head) ? Number(head) : parameters.indexOf(head);
+    if (rest < 0 && (position < 0 || position >= args.length)) return placeholder;
     let value: unknown = rest >= 0 ? args.slice(rest) : args[position];
     for (const property of properties) {
       if (value === null || value === undefined) return placeholder;
